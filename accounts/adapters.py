@@ -1,0 +1,54 @@
+"""allauth hooks; each delegates to accounts.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress, EmailConfirmation
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from accounts import services
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        # Sign-up goes through POST /api/v1/auth/register/, where approval applies.
+        return False
+
+    def pre_login(
+        self, request: HttpRequest, user: Any, **kwargs: Any
+    ) -> HttpResponse | None:
+        if not user.is_approved:
+            messages.error(request, "This account may not sign in yet.")
+            return redirect("account_login")
+        return super().pre_login(request, user, **kwargs)
+
+    def confirm_email(self, request: HttpRequest, email_address: EmailAddress) -> bool:
+        confirmed = super().confirm_email(request, email_address)
+        if confirmed:
+            services.user_make_first_admin_if_listed(user=email_address.user)
+        return confirmed
+
+    def get_email_confirmation_url(
+        self, request: HttpRequest, emailconfirmation: EmailConfirmation
+    ) -> str:
+        if settings.EMAIL_CONFIRM_URL:
+            return settings.EMAIL_CONFIRM_URL.format(key=emailconfirmation.key)
+        return super().get_email_confirmation_url(request, emailconfirmation)
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        if settings.PASSWORD_RESET_URL:
+            uid, _, token = key.partition("-")
+            return settings.PASSWORD_RESET_URL.format(uid=uid, token=token)
+        return super().get_reset_password_from_key_url(key)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
+        # The web Google flow is for admins reaching /admin/; frontends use the API.
+        return False

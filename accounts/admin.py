@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from accounts import services
+from accounts.models import AccessRequest, AuthSession, User
+
+admin.site.site_header = "Gatehouse administration"
+admin.site.site_title = "Gatehouse admin"
+admin.site.index_title = "Approval console"
+
+
+class DecisionForm(forms.Form):
+    role = forms.ChoiceField(
+        choices=User.Role.choices, initial=User.Role.USER, required=False
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        required=False,
+        help_text="Optional; included in the email to the user.",
+    )
+
+
+def _decide(
+    modeladmin: AccessRequestAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[AccessRequest],
+    *,
+    decision: str,
+) -> HttpResponse | None:
+    if "confirm" in request.POST:
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            note = form.cleaned_data["note"]
+            done = 0
+            for access_request in queryset.select_related("user"):
+                try:
+                    if decision == "approve":
+                        services.access_request_approve(
+                            access_request=access_request,
+                            decided_by=request.user,
+                            role=form.cleaned_data["role"] or None,
+                            note=note,
+                        )
+                    else:
+                        services.access_request_reject(
+                            access_request=access_request,
+                            decided_by=request.user,
+                            note=note,
+                        )
+                    done += 1
+                except services.LastAdminError as exc:
+                    modeladmin.message_user(request, str(exc.detail), messages.ERROR)
+            verb = "approved" if decision == "approve" else "rejected"
+            modeladmin.message_user(
+                request, f"{done} request(s) {verb}.", messages.SUCCESS
+            )
+            return None
+    else:
+        form = DecisionForm()
+    if decision == "reject":
+        del form.fields["role"]
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"{decision.capitalize()} access requests",
+        "decision": decision,
+        "queryset": queryset.select_related("user"),
+        "form": form,
+        "opts": modeladmin.model._meta,
+        "action": f"{decision}_requests",
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(
+        request, "admin/accounts/accessrequest/decide.html", context
+    )
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "user_email",
+        "user_name",
+        "status",
+        "reason_short",
+        "created_at",
+        "decided_at",
+        "decided_by",
+    ]
+    list_filter = ["status", "created_at"]
+    search_fields = ["user__email", "user__full_name", "reason"]
+    list_select_related = ["user", "decided_by"]
+    readonly_fields = [
+        "user",
+        "user_details",
+        "reason",
+        "status",
+        "created_at",
+        "decided_at",
+        "decided_by",
+        "note",
+    ]
+    fields = readonly_fields
+    actions = ["approve_requests", "reject_requests"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRequest]:
+        pending_first = Case(
+            When(status=AccessRequest.Status.PENDING, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+        return super().get_queryset(request).order_by(pending_first, "-created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Email", ordering="user__email")
+    def user_email(self, obj: AccessRequest) -> str:
+        return obj.user.email
+
+    @admin.display(description="Name", ordering="user__full_name")
+    def user_name(self, obj: AccessRequest) -> str:
+        return obj.user.full_name
+
+    @admin.display(description="Reason")
+    def reason_short(self, obj: AccessRequest) -> str:
+        return obj.reason[:80]
+
+    @admin.display(description="User")
+    def user_details(self, obj: AccessRequest) -> str:
+        user = obj.user
+        return format_html(
+            "{} &lt;{}&gt; — status {}, role {}, signed up with {} on {:%Y-%m-%d}",
+            user.full_name or "(no name)",
+            user.email,
+            user.status,
+            user.role,
+            user.auth_provider,
+            user.date_joined,
+        )
+
+    @admin.action(description="Approve selected requests…")
+    def approve_requests(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        return _decide(self, request, queryset, decision="approve")
+
+    @admin.action(description="Reject selected requests…")
+    def reject_requests(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        return _decide(self, request, queryset, decision="reject")
+
+
+class AccessRequestInline(admin.TabularInline):
+    model = AccessRequest
+    fk_name = "user"
+    fields = ["status", "reason", "created_at", "decided_at", "decided_by", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class AuthSessionInline(admin.TabularInline):
+    model = AuthSession
+    fields = [
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "ended_at",
+        "end_reason",
+        "ip",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class UserAdminForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name", "avatar_url", "status", "role"]
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    form = UserAdminForm
+    list_display = [
+        "email",
+        "full_name",
+        "status",
+        "role",
+        "auth_provider",
+        "date_joined",
+    ]
+    list_filter = ["status", "role", "auth_provider"]
+    search_fields = ["email", "full_name"]
+    ordering = ["-date_joined"]
+    fields = [
+        "email",
+        "full_name",
+        "avatar_url",
+        "status",
+        "role",
+        "auth_provider",
+        "date_joined",
+        "last_login",
+    ]
+    readonly_fields = ["email", "auth_provider", "date_joined", "last_login"]
+    inlines = [AccessRequestInline, AuthSessionInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: User, form: forms.Form, change: bool
+    ) -> None:
+        original = User.objects.get(pk=obj.pk)
+        try:
+            services.user_update(
+                user=original,
+                role=form.cleaned_data["role"],
+                status=form.cleaned_data["status"],
+                full_name=form.cleaned_data["full_name"],
+            )
+        except services.LastAdminError as exc:
+            self.message_user(request, str(exc.detail), messages.ERROR)
+            return
+        services.user_update_profile(
+            user=original, avatar_url=form.cleaned_data["avatar_url"]
+        )

@@ -1,0 +1,73 @@
+"""The accounts errors of the HTTP contract, each with its stable code."""
+
+from __future__ import annotations
+
+from rest_framework import status
+
+from core.errors import ApiError
+
+
+class InvalidCredentials(ApiError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "invalid_credentials"
+    default_detail = "The email or password is not correct."
+
+
+class AuthenticationFailed(ApiError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "authentication_failed"
+    default_detail = "The sign-in could not be verified."
+
+
+class TokenNotValid(ApiError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "token_not_valid"
+    default_detail = "The token is invalid, expired or revoked."
+
+
+class ApprovalPending(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "approval_pending"
+    default_detail = "Your account is waiting for an administrator's approval."
+
+
+class AccessRejected(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "access_rejected"
+    default_detail = "Your request for access was declined."
+
+
+class AccountDisabled(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "account_disabled"
+    default_detail = "This account has been disabled."
+
+
+class SignupClosed(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "permission_denied"
+    default_detail = "Sign-up is closed; ask an administrator for an account."
+
+
+class EmailTaken(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "email_taken"
+    default_detail = "An account with this email already exists."
+
+    def __init__(self) -> None:
+        super().__init__(errors={"email": [str(self.default_detail)]})
+
+
+class InvalidInput(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+    default_detail = "The request is not valid."
+
+    def __init__(self, field: str, messages: list[str]) -> None:
+        super().__init__(messages[0], errors={field: messages})
+
+
+class GoogleUnavailable(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = "Google's signing keys could not be fetched; try again shortly."

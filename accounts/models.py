@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import uuid
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.models import (
+    AbstractBaseUser,
+    BaseUserManager,
+    PermissionsMixin,
+)
+from django.db import models
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+class UserQuerySet(models.QuerySet):
+    def with_email_verified(self) -> UserQuerySet:
+        verified = EmailAddress.objects.filter(
+            user=OuterRef("pk"), email=OuterRef("email"), verified=True
+        )
+        return self.annotate(email_verified=Exists(verified))
+
+    def active_admins(self) -> UserQuerySet:
+        return self.filter(role=User.Role.ADMIN, status=User.Status.APPROVED)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        user = self.model(email=normalize_email(email), **fields)
+        user.set_password(password)  # None makes it unusable
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(
+        self, email: str, password: str | None = None, **fields
+    ) -> User:
+        from accounts import services
+
+        return services.user_create_admin(email=email, password=password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        DISABLED = "disabled"
+
+    class Role(models.TextChoices):
+        USER = "user"
+        ADMIN = "admin"
+
+    class AuthProvider(models.TextChoices):
+        PASSWORD = "password"  # noqa: S105 (a sign-in method, not a secret)
+        GOOGLE = "google"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    avatar_url = models.URLField(max_length=1000, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    role = models.CharField(max_length=16, choices=Role, default=Role.USER)
+    auth_provider = models.CharField(
+        max_length=16, choices=AuthProvider, default=AuthProvider.PASSWORD
+    )
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["-date_joined"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")),
+                name="user_email_lowercase",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_active(self) -> bool:  # Django and allauth read this; status is the truth
+        return self.status != self.Status.DISABLED
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class AccessRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="access_requests"
+    )
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status="pending"),
+                name="access_request_one_pending_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.status})"
+
+
+class AuthSessionQuerySet(models.QuerySet):
+    def live(self) -> AuthSessionQuerySet:
+        return self.filter(ended_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class AuthSession(models.Model):
+    """One signed-in device; its tokens carry its id, and ending it revokes them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="auth_sessions"
+    )
+    refresh_jti = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuthSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.ended_at is None and self.expires_at > timezone.now()

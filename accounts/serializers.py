@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from rest_framework import serializers
+
+from accounts.models import AccessRequest, AuthSession, User
+
+
+def email_verified_of(user: User) -> bool:
+    if hasattr(
+        user, "email_verified"
+    ):  # annotated by User.objects.with_email_verified()
+        return user.email_verified
+    return EmailAddress.objects.filter(
+        user=user, email=user.email, verified=True
+    ).exists()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    email_verified = serializers.SerializerMethodField()
+    is_admin = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "email_verified",
+            "full_name",
+            "avatar_url",
+            "role",
+            "status",
+            "is_admin",
+            "auth_provider",
+            "date_joined",
+            "last_login",
+        ]
+        read_only_fields = [f for f in fields if f not in {"full_name", "avatar_url"}]
+
+    def get_email_verified(self, user: User) -> bool:
+        return email_verified_of(user)
+
+
+class AdminUserUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["role", "status", "full_name"]
+        extra_kwargs = {name: {"required": False} for name in fields}
+
+
+class UserSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name"]
+        read_only_fields = fields
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+    full_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class RegisterResponseSerializer(serializers.Serializer):
+    user = UserSerializer()
+    detail = serializers.CharField()
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class SignInResponseSerializer(TokenPairSerializer):
+    user = UserSerializer()
+
+
+class GoogleSignInSerializer(serializers.Serializer):
+    id_token = serializers.CharField()
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuthSession
+        fields = ["id", "user_agent", "ip", "created_at", "last_used_at", "current"]
+        read_only_fields = fields
+
+    def get_current(self, session: AuthSession) -> bool:
+        return str(session.pk) == self.context.get("current_session_id")
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["full_name", "avatar_url"]
+        extra_kwargs = {
+            "full_name": {"required": False},
+            "avatar_url": {"required": False},
+        }
+
+
+class RequestAccessSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    full_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(trim_whitespace=False)
+    new_password = serializers.CharField(trim_whitespace=False)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField()
+    token = serializers.CharField()
+    new_password = serializers.CharField(trim_whitespace=False)
+
+
+class AccessRequestSerializer(serializers.ModelSerializer):
+    user = UserSummarySerializer(read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    full_name = serializers.CharField(source="user.full_name", read_only=True)
+    decided_by = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = AccessRequest
+        fields = [
+            "id",
+            "user",
+            "email",
+            "full_name",
+            "reason",
+            "status",
+            "created_at",
+            "decided_at",
+            "decided_by",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class ApproveSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=User.Role.choices, required=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class RejectSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)

@@ -1,0 +1,508 @@
+"""Account rules: sign-up, sign-in, approval, roles and sessions."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import emails
+from accounts.errors import (
+    AccessRejected,
+    AccountDisabled,
+    ApprovalPending,
+    EmailTaken,
+    InvalidInput,
+    SignupClosed,
+    TokenNotValid,
+)
+from accounts.models import AccessRequest, AuthSession, User, normalize_email
+from core.client_ip import client_ip
+from core.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+ADMINS_GROUP = "admins"
+# Hashing a throwaway password for unknown emails makes a miss cost as much as a hit.
+_TIMING_DUMMY_PASSWORD = "gatehouse-timing-equaliser"  # noqa: S105
+
+
+class LastAdminError(ApiError):
+    status_code = 400
+    default_code = "invalid"
+    default_detail = "The last active admin cannot be demoted, disabled or removed."
+
+
+# --- Users ----------------------------------------------------------------------
+
+
+def _password_checked(*, password: str, user: User, field: str = "password") -> str:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput(field, list(exc.messages)) from exc
+    return password
+
+
+def user_set_role(*, user: User, role: str) -> User:
+    """Sets the role and keeps is_staff, is_superuser and the admins group in step."""
+    is_admin = role == User.Role.ADMIN
+    user.role = role
+    user.is_staff = user.is_superuser = is_admin
+    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    group, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
+    if is_admin:
+        user.groups.add(group)
+    else:
+        user.groups.remove(group)
+    return user
+
+
+@transaction.atomic
+def user_create_admin(*, email: str, password: str | None, **fields: Any) -> User:
+    """Creates an approved admin with a confirmed email (createsuperuser, seed data)."""
+    fields.pop("is_staff", None)
+    fields.pop("is_superuser", None)
+    user = User(email=normalize_email(email), status=User.Status.APPROVED, **fields)
+    user.set_password(password)
+    user.save()
+    EmailAddress.objects.create(
+        user=user, email=user.email, primary=True, verified=True
+    )
+    return user_set_role(user=user, role=User.Role.ADMIN)
+
+
+def _lock_admins_and_check(*, user: User, new_role: str, new_status: str) -> None:
+    keeps_admin = new_role == User.Role.ADMIN and new_status == User.Status.APPROVED
+    if keeps_admin or not (user.is_admin and user.is_approved):
+        return
+    # Locking every active admin row serialises concurrent demotions (PostgreSQL);
+    # SQLite's IMMEDIATE transactions already run one writer at a time.
+    admins = list(User.objects.active_admins().select_for_update().values_list("pk"))
+    if len(admins) <= 1:
+        raise LastAdminError()
+
+
+@transaction.atomic
+def user_update(
+    *,
+    user: User,
+    role: str | None = None,
+    status: str | None = None,
+    full_name: str | None = None,
+) -> User:
+    """Admin edit of a user; refuses to leave the site without an active admin."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    new_role = role or user.role
+    new_status = status or user.status
+    _lock_admins_and_check(user=user, new_role=new_role, new_status=new_status)
+    if full_name is not None and full_name != user.full_name:
+        user.full_name = full_name
+        user.save(update_fields=["full_name"])
+    if new_status != user.status:
+        user_set_status(user=user, status=new_status)
+    if new_role != user.role:
+        user_set_role(user=user, role=new_role)
+    return user
+
+
+def user_set_status(*, user: User, status: str) -> User:
+    user.status = status
+    user.save(update_fields=["status"])
+    if status != User.Status.APPROVED:
+        sessions_end_all(user=user, reason=f"user_{status}")
+    return user
+
+
+def user_update_profile(*, user: User, **fields: Any) -> User:
+    allowed = {
+        key: value
+        for key, value in fields.items()
+        if key in {"full_name", "avatar_url"}
+    }
+    for key, value in allowed.items():
+        setattr(user, key, value)
+    if allowed:
+        user.save(update_fields=list(allowed))
+    return user
+
+
+def user_authenticate(*, email: str, password: str) -> User | None:
+    """The user whose password matches, or None; as slow for unknown emails."""
+    user = User.objects.filter(email=normalize_email(email)).first()
+    if user is None or not user.has_usable_password():
+        make_password(_TIMING_DUMMY_PASSWORD)
+        return None
+    if not user.check_password(password):
+        return None
+    return user
+
+
+def user_ensure_can_sign_in(*, user: User) -> None:
+    """Raises the contract's 403 for a user that may not get tokens."""
+    errors = {
+        User.Status.PENDING: ApprovalPending,
+        User.Status.REJECTED: AccessRejected,
+        User.Status.DISABLED: AccountDisabled,
+    }
+    if user.status in errors:
+        raise errors[user.status]()
+
+
+def user_make_first_admin_if_listed(*, user: User) -> User:
+    """Approves as admin the user whose verified email is FIRST_ADMIN_EMAIL."""
+    if not settings.FIRST_ADMIN_EMAIL or user.email != settings.FIRST_ADMIN_EMAIL:
+        return user
+    verified = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
+    if not verified.exists():
+        return user
+    if user.status != User.Status.APPROVED:
+        user.status = User.Status.APPROVED
+        user.save(update_fields=["status"])
+        AccessRequest.objects.filter(
+            user=user, status=AccessRequest.Status.PENDING
+        ).update(
+            status=AccessRequest.Status.APPROVED,
+            decided_at=timezone.now(),
+            note="FIRST_ADMIN_EMAIL",
+        )
+    if not user.is_admin:
+        user_set_role(user=user, role=User.Role.ADMIN)
+    return user
+
+
+def _new_user_status() -> str:
+    if settings.SIGNUP_MODE == "open":
+        return User.Status.APPROVED
+    return User.Status.PENDING
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    password: str,
+    full_name: str = "",
+    reason: str = "",
+    request: HttpRequest | None = None,
+) -> User:
+    """Password sign-up: a pending user, an access request and a confirmation email."""
+    if settings.SIGNUP_MODE == "closed":
+        raise SignupClosed()
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise EmailTaken()
+    user = User(email=email, full_name=full_name, status=_new_user_status())
+    user.set_password(_password_checked(password=password, user=user))
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise EmailTaken() from None
+    address = EmailAddress.objects.create(user=user, email=email, primary=True)
+    if user.status == User.Status.PENDING:
+        access_request_open(user=user, reason=reason)
+    transaction.on_commit(lambda: address.send_confirmation(request, signup=True))
+    return user
+
+
+@transaction.atomic
+def user_request_access(*, email: str, full_name: str = "", reason: str = "") -> None:
+    """Opens (or refreshes) an access request; silent about whether the email exists."""
+    email = normalize_email(email)
+    user = User.objects.select_for_update().filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, full_name=full_name)
+        EmailAddress.objects.create(user=user, email=email, primary=True)
+    elif user.status == User.Status.APPROVED or user.status == User.Status.DISABLED:
+        return
+    elif user.status == User.Status.REJECTED:
+        user.status = User.Status.PENDING
+        user.save(update_fields=["status"])
+    access_request_open(user=user, reason=reason)
+
+
+def user_change_password(
+    *, user: User, old_password: str, new_password: str, keep_session_id: str | None
+) -> None:
+    if not user.check_password(old_password):
+        raise InvalidInput("old_password", ["The current password is not correct."])
+    user.set_password(
+        _password_checked(password=new_password, user=user, field="new_password")
+    )
+    with transaction.atomic():
+        user.save(update_fields=["password"])
+        sessions_end_all(
+            user=user, reason="password_changed", except_id=keep_session_id
+        )
+
+
+def user_reset_password(*, user: User, new_password: str) -> None:
+    user.set_password(
+        _password_checked(password=new_password, user=user, field="new_password")
+    )
+    with transaction.atomic():
+        user.save(update_fields=["password"])
+        sessions_end_all(user=user, reason="password_reset")
+        # The reset link was mailed to this address, so the owner has proven it.
+        EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
+
+
+# --- Google sign-in --------------------------------------------------------------
+
+
+@transaction.atomic
+def user_sign_in_with_google(*, claims: dict[str, Any]) -> User:
+    """Finds or creates the user of verified Google claims, linked by `sub`."""
+    sub, email = str(claims["sub"]), normalize_email(claims["email"])
+    account = SocialAccount.objects.select_related("user").filter(
+        provider="google", uid=sub
+    )
+    account = account.first()
+    if account is not None:
+        user = account.user
+        account.extra_data = claims
+        account.save(update_fields=["extra_data", "last_login"])
+    else:
+        user = User.objects.select_for_update().filter(email=email).first()
+        if user is None:
+            user = _user_create_from_google(email=email, claims=claims)
+        else:
+            _user_join_google(user=user)
+        SocialAccount.objects.create(
+            user=user, provider="google", uid=sub, extra_data=claims
+        )
+
+    address, _ = EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"primary": user.email == email}
+    )
+    if not address.verified:
+        address.verified = True
+        address.save(update_fields=["verified"])
+    _fill_profile_from_google(user=user, claims=claims)
+    return user_make_first_admin_if_listed(user=user)
+
+
+def _user_create_from_google(*, email: str, claims: dict[str, Any]) -> User:
+    if settings.SIGNUP_MODE == "closed":
+        raise SignupClosed()
+    user = User.objects.create_user(
+        email=email,
+        status=_new_user_status(),
+        auth_provider=User.AuthProvider.GOOGLE,
+    )
+    if user.status == User.Status.PENDING:
+        access_request_open(user=user, reason="")
+    return user
+
+
+def _user_join_google(*, user: User) -> None:
+    confirmed = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
+    if confirmed.exists():
+        return
+    # Whoever registered this address never proved it; Google just did for the
+    # mailbox's owner, so the unproven password and its sessions are dropped.
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    sessions_end_all(user=user, reason="google_took_over")
+
+
+def _fill_profile_from_google(*, user: User, claims: dict[str, Any]) -> None:
+    changed = []
+    if not user.full_name and claims.get("name"):
+        user.full_name = str(claims["name"])[:150]
+        changed.append("full_name")
+    if not user.avatar_url and claims.get("picture"):
+        user.avatar_url = str(claims["picture"])[:1000]
+        changed.append("avatar_url")
+    if changed:
+        user.save(update_fields=changed)
+
+
+# --- Access requests --------------------------------------------------------------
+
+
+def access_request_open(*, user: User, reason: str) -> AccessRequest:
+    pending = AccessRequest.objects.filter(
+        user=user, status=AccessRequest.Status.PENDING
+    )
+    access_request = pending.first()
+    if access_request is None:
+        access_request = AccessRequest.objects.create(user=user, reason=reason)
+        transaction.on_commit(
+            lambda: emails.access_request_notify_admins(access_request)
+        )
+    elif reason and reason != access_request.reason:
+        access_request.reason = reason
+        access_request.save(update_fields=["reason"])
+    return access_request
+
+
+@transaction.atomic
+def access_request_approve(
+    *,
+    access_request: AccessRequest,
+    decided_by: User | None,
+    role: str | None = None,
+    note: str = "",
+) -> AccessRequest:
+    """Approves the request and its user; approving twice changes nothing."""
+    access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+    if access_request.status == AccessRequest.Status.APPROVED:
+        return access_request
+    _decide(
+        access_request, AccessRequest.Status.APPROVED, decided_by=decided_by, note=note
+    )
+    user = access_request.user
+    user_set_status(user=user, status=User.Status.APPROVED)
+    if role and role != user.role:
+        user_set_role(user=user, role=role)
+    transaction.on_commit(lambda: emails.access_decision_notify_user(access_request))
+    return access_request
+
+
+@transaction.atomic
+def access_request_reject(
+    *, access_request: AccessRequest, decided_by: User | None, note: str = ""
+) -> AccessRequest:
+    """Rejects the request and its user, ending any sessions; rejecting twice is a no-op."""
+    access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+    if access_request.status == AccessRequest.Status.REJECTED:
+        return access_request
+    user = access_request.user
+    _lock_admins_and_check(
+        user=user, new_role=user.role, new_status=User.Status.REJECTED
+    )
+    _decide(
+        access_request, AccessRequest.Status.REJECTED, decided_by=decided_by, note=note
+    )
+    user_set_status(user=user, status=User.Status.REJECTED)
+    transaction.on_commit(lambda: emails.access_decision_notify_user(access_request))
+    return access_request
+
+
+def _decide(
+    access_request: AccessRequest, status: str, *, decided_by: User | None, note: str
+) -> None:
+    access_request.status = status
+    access_request.decided_by = decided_by
+    access_request.decided_at = timezone.now()
+    access_request.note = note
+    access_request.save(update_fields=["status", "decided_by", "decided_at", "note"])
+
+
+# --- Sessions and tokens ----------------------------------------------------------
+
+
+def _refresh_token_for(*, session: AuthSession) -> RefreshToken:
+    token = RefreshToken.for_user(session.user)
+    token["sid"] = str(session.pk)
+    token["exp"] = int(session.expires_at.timestamp())
+    return token
+
+
+def _token_pair(refresh: RefreshToken) -> dict[str, str]:
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def session_start(*, user: User, request: HttpRequest) -> dict[str, str]:
+    """Signs the user in on a new device session and returns its token pair."""
+    now = timezone.now()
+    lifetime: timedelta = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    session = AuthSession(
+        user=user,
+        refresh_jti="",
+        created_at=now,
+        last_used_at=now,
+        expires_at=(now + lifetime).replace(microsecond=0),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        ip=client_ip(request) or None,
+    )
+    refresh = _refresh_token_for(session=session)
+    session.refresh_jti = refresh["jti"]
+    with transaction.atomic():
+        session.save()
+        User.objects.filter(pk=user.pk).update(last_login=now)
+    return _token_pair(refresh)
+
+
+def _session_of(raw_refresh: str) -> tuple[RefreshToken, AuthSession]:
+    try:
+        token = RefreshToken(raw_refresh)
+    except TokenError as exc:
+        raise TokenNotValid() from exc
+    session = (
+        AuthSession.objects.select_related("user").filter(pk=token.get("sid")).first()
+        if _is_uuid(token.get("sid"))
+        else None
+    )
+    if session is None or str(session.user_id) != str(token.get("user_id")):
+        raise TokenNotValid()
+    return token, session
+
+
+def session_refresh(*, raw_refresh: str) -> dict[str, str]:
+    """Rotates a refresh token; exactly one of several concurrent calls succeeds."""
+    token, session = _session_of(raw_refresh)
+    if not session.is_live or not session.user.is_approved:
+        raise TokenNotValid()
+    jti = token["jti"]
+    now = timezone.now()
+    if session.refresh_jti != jti:
+        grace = timedelta(seconds=settings.JWT_REFRESH_REUSE_GRACE_SECONDS)
+        if session.rotated_at is None or now - session.rotated_at > grace:
+            logger.warning(
+                "Rotated refresh token reused; ending session %s", session.pk
+            )
+            session_end(session=session, reason="refresh_reuse")
+        raise TokenNotValid("This refresh token has already been used.")
+
+    new_refresh = _refresh_token_for(session=session)
+    # A compare-and-swap on the current jti: concurrent rotations of one token
+    # all match the WHERE, but only the first UPDATE still finds the old jti.
+    rotated = AuthSession.objects.filter(
+        pk=session.pk, refresh_jti=jti, ended_at__isnull=True, expires_at__gt=now
+    ).update(refresh_jti=new_refresh["jti"], rotated_at=now, last_used_at=now)
+    if not rotated:
+        raise TokenNotValid("This refresh token has already been used.")
+    return _token_pair(new_refresh)
+
+
+def session_logout(*, raw_refresh: str) -> None:
+    _, session = _session_of(raw_refresh)
+    session_end(session=session, reason="logout")
+
+
+def session_end(*, session: AuthSession, reason: str) -> None:
+    AuthSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+        ended_at=timezone.now(), end_reason=reason
+    )
+
+
+def sessions_end_all(*, user: User, reason: str, except_id: str | None = None) -> int:
+    sessions = AuthSession.objects.filter(user=user, ended_at__isnull=True)
+    if except_id:
+        sessions = sessions.exclude(pk=except_id)
+    return sessions.update(ended_at=timezone.now(), end_reason=reason)
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True

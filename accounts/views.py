@@ -1,0 +1,292 @@
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from allauth.account.forms import ResetPasswordForm, default_token_generator
+from allauth.account.utils import url_str_to_user_pk
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import serializers as s
+from accounts import services
+from accounts.errors import InvalidCredentials, InvalidInput
+from accounts.google import google_id_token_verify
+from accounts.models import AccessRequest, AuthSession, User
+from accounts.permissions import IsAdmin
+from core.throttling import SignInAccountThrottle, SignInIPThrottle
+
+NO_CONTENT = OpenApiResponse(description="No content")
+ACCEPTED_DETAIL = "If the address can receive mail, a message is on its way."
+
+
+def _user_json(user: User) -> dict:
+    return s.UserSerializer(user).data
+
+
+class PublicAuthView(APIView):
+    """Sign-in endpoints: no bearer token needed, throttled per IP and per account."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [SignInIPThrottle, SignInAccountThrottle]
+
+    def validated(self, serializer_class: type, request: Request) -> dict:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class RegisterView(PublicAuthView):
+    @extend_schema(
+        request=s.RegisterSerializer, responses={201: s.RegisterResponseSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.RegisterSerializer, request)
+        user = services.user_register(request=request._request, **data)
+        detail = (
+            "Account created. Confirm your email; an administrator will review your request."
+            if user.status == User.Status.PENDING
+            else "Account created. Confirm your email, then sign in."
+        )
+        return Response(
+            {"user": _user_json(user), "detail": detail}, status=HTTPStatus.CREATED
+        )
+
+
+class LoginView(PublicAuthView):
+    @extend_schema(
+        request=s.LoginSerializer, responses={200: s.SignInResponseSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.LoginSerializer, request)
+        user = services.user_authenticate(
+            email=data["email"], password=data["password"]
+        )
+        if user is None:
+            raise InvalidCredentials()
+        return _signed_in(user, request)
+
+
+class GoogleSignInView(PublicAuthView):
+    @extend_schema(
+        request=s.GoogleSignInSerializer, responses={200: s.SignInResponseSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.GoogleSignInSerializer, request)
+        claims = google_id_token_verify(token=data["id_token"])
+        user = services.user_sign_in_with_google(claims=claims)
+        return _signed_in(user, request)
+
+
+def _signed_in(user: User, request: Request) -> Response:
+    services.user_ensure_can_sign_in(user=user)
+    tokens = services.session_start(user=user, request=request._request)
+    user = User.objects.with_email_verified().get(pk=user.pk)
+    return Response({**tokens, "user": _user_json(user)})
+
+
+class RefreshView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=s.RefreshSerializer, responses={200: s.TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = s.RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(
+            services.session_refresh(raw_refresh=serializer.validated_data["refresh"])
+        )
+
+
+class LogoutView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=s.RefreshSerializer, responses={204: NO_CONTENT})
+    def post(self, request: Request) -> Response:
+        serializer = s.RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.session_logout(raw_refresh=serializer.validated_data["refresh"])
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    @extend_schema(request=None, responses={204: NO_CONTENT})
+    def post(self, request: Request) -> Response:
+        services.sessions_end_all(user=request.user, reason="logout_all")
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class SessionViewSet(
+    mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = s.SessionSerializer
+    pagination_class = None
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return AuthSession.objects.live().filter(user=self.request.user)
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        context["current_session_id"] = (
+            str(self.request.auth.get("sid")) if self.request.auth else None
+        )
+        return context
+
+    def perform_destroy(self, instance: AuthSession) -> None:
+        services.session_end(session=instance, reason="ended_by_user")
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: s.UserSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(_user_json(request.user))
+
+    @extend_schema(request=s.ProfileSerializer, responses={200: s.UserSerializer})
+    def patch(self, request: Request) -> Response:
+        serializer = s.ProfileSerializer(request.user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update_profile(
+            user=request.user, **serializer.validated_data
+        )
+        return Response(_user_json(user))
+
+
+class RequestAccessView(PublicAuthView):
+    @extend_schema(
+        request=s.RequestAccessSerializer, responses={202: s.DetailSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.RequestAccessSerializer, request)
+        services.user_request_access(**data)
+        return Response(
+            {
+                "detail": "Thanks. If this address can be given access, an administrator will review it."
+            },
+            status=HTTPStatus.ACCEPTED,
+        )
+
+
+class PasswordChangeView(APIView):
+    @extend_schema(request=s.PasswordChangeSerializer, responses={204: NO_CONTENT})
+    def post(self, request: Request) -> Response:
+        serializer = s.PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_change_password(
+            user=request.user,
+            old_password=serializer.validated_data["old_password"],
+            new_password=serializer.validated_data["new_password"],
+            keep_session_id=request.auth.get("sid"),
+        )
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class PasswordResetView(PublicAuthView):
+    @extend_schema(
+        request=s.PasswordResetSerializer, responses={202: s.DetailSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.PasswordResetSerializer, request)
+        form = ResetPasswordForm(data={"email": data["email"]})
+        if form.is_valid():
+            form.save(request._request)
+        return Response({"detail": ACCEPTED_DETAIL}, status=HTTPStatus.ACCEPTED)
+
+
+class PasswordResetConfirmView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=s.PasswordResetConfirmSerializer, responses={204: NO_CONTENT}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            user = User.objects.get(pk=url_str_to_user_pk(data["uid"]))
+        except (User.DoesNotExist, ValueError, TypeError):
+            user = None
+        if user is None or not default_token_generator.check_token(user, data["token"]):
+            raise InvalidInput("token", ["The reset link is invalid or has expired."])
+        services.user_reset_password(user=user, new_password=data["new_password"])
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+# --- Admin API ----------------------------------------------------------------------
+
+
+class AdminUserViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [IsAdmin]
+    serializer_class = s.UserSerializer
+    filterset_fields = ["status", "role"]
+    search_fields = ["email", "full_name"]
+    ordering_fields = ["date_joined", "email", "last_login", "status", "role"]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return User.objects.with_email_verified()
+
+    @extend_schema(
+        request=s.AdminUserUpdateSerializer, responses={200: s.UserSerializer}
+    )
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        user = self.get_object()
+        serializer = s.AdminUserUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.user_update(user=user, **serializer.validated_data)
+        return Response(_user_json(self.get_queryset().get(pk=user.pk)))
+
+
+class AdminAccessRequestViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = s.AccessRequestSerializer
+    filterset_fields = ["status"]
+    search_fields = ["user__email", "user__full_name", "reason"]
+    ordering_fields = ["created_at", "decided_at", "status"]
+
+    def get_queryset(self):
+        return AccessRequest.objects.select_related("user", "decided_by")
+
+    @extend_schema(
+        request=s.ApproveSerializer, responses={200: s.AccessRequestSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        serializer = s.ApproveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        access_request = services.access_request_approve(
+            access_request=self.get_object(),
+            decided_by=request.user,
+            **serializer.validated_data,
+        )
+        return Response(s.AccessRequestSerializer(self._reloaded(access_request)).data)
+
+    @extend_schema(
+        request=s.RejectSerializer, responses={200: s.AccessRequestSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        serializer = s.RejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        access_request = services.access_request_reject(
+            access_request=self.get_object(),
+            decided_by=request.user,
+            **serializer.validated_data,
+        )
+        return Response(s.AccessRequestSerializer(self._reloaded(access_request)).data)
+
+    def _reloaded(self, access_request: AccessRequest) -> AccessRequest:
+        return self.get_queryset().get(pk=access_request.pk)

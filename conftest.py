@@ -1,0 +1,108 @@
+"""Shared fixtures: API client, user factory and the personas the tests use."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import User
+
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+_emails = itertools.count(1)
+
+
+def services_required() -> bool:
+    """In CI a missing PostgreSQL or Redis fails the run instead of skipping."""
+    return os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "assets"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user_factory(db):
+    def make(
+        *,
+        email: str | None = None,
+        password: str | None = DEFAULT_PASSWORD,
+        status: str = User.Status.APPROVED,
+        role: str = User.Role.USER,
+        email_verified: bool = True,
+        full_name: str = "",
+        **fields,
+    ) -> User:
+        email = email or f"person{next(_emails)}@example.com"
+        user = User.objects.create_user(
+            email=email, password=password, status=status, full_name=full_name, **fields
+        )
+        EmailAddress.objects.create(
+            user=user, email=user.email, primary=True, verified=email_verified
+        )
+        if role != User.Role.USER:
+            services.user_set_role(user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def approved_user(user_factory) -> User:
+    return user_factory(full_name="Alice Approved")
+
+
+@pytest.fixture
+def pending_user(user_factory) -> User:
+    user = user_factory(status=User.Status.PENDING, full_name="Pat Pending")
+    services.access_request_open(user=user, reason="Please let me in")
+    return user
+
+
+@pytest.fixture
+def admin_user(user_factory) -> User:
+    return user_factory(role=User.Role.ADMIN, full_name="Ada Admin")
+
+
+@pytest.fixture
+def sign_in(api_client):
+    """Signs a user in through the real login endpoint; returns the token pair."""
+
+    def do(user: User, *, password: str = DEFAULT_PASSWORD, client: APIClient | None = None):
+        response = (client or api_client).post(
+            "/api/v1/auth/login/", {"email": user.email, "password": password}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return do
+
+
+@pytest.fixture
+def auth_client(sign_in):
+    """An APIClient carrying a bearer token for the given user."""
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        tokens = sign_in(user, client=client)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        client.tokens = tokens
+        return client
+
+    return make

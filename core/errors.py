@@ -1,0 +1,107 @@
+"""One JSON error shape for every path under /api/: {"detail", "code", "errors"?}."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+
+class ApiError(exceptions.APIException):
+    """An error with a stable machine code; `errors` optionally names fields."""
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(detail=detail, code=code)
+        self.code = code or self.default_code
+        self.errors = errors
+
+
+def _first_message(errors: Any) -> str:
+    if isinstance(errors, dict):
+        for value in errors.values():
+            return _first_message(value)
+    if isinstance(errors, list) and errors:
+        return _first_message(errors[0])
+    return str(errors)
+
+
+def _as_field_errors(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {key: _as_list(value) for key, value in detail.items()}
+    return {"non_field_errors": _as_list(detail)}
+
+
+def _as_list(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _as_list(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [item if isinstance(item, dict) else str(item) for item in value]
+    return [str(value)]
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    # Imported here: rest_framework.views reads the API settings, which name
+    # authentication classes that import this module.
+    from rest_framework.views import exception_handler
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _as_field_errors(exc.detail)
+        body = {"detail": _first_message(errors), "code": "invalid", "errors": errors}
+    else:
+        detail = exc.detail
+        if isinstance(detail, dict):  # simplejwt nests {"detail", "code", "messages"}
+            detail = detail.get("detail", _first_message(detail))
+        code = getattr(exc, "code", None) or _code_of(exc)
+        body = {"detail": str(detail), "code": code}
+        if getattr(exc, "errors", None):
+            body["errors"] = exc.errors
+    response.data = body
+    return response
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    return exc.default_code
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": "Not found.", "code": "not_found"}, status=HTTPStatus.NOT_FOUND
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": "Internal server error.", "code": "server_error"},
+            status=HTTPStatus.INTERNAL_SERVER_ERROR,
+        )
+    return defaults.server_error(request)

@@ -1,0 +1,70 @@
+"""Demo data for a local run: an admin, an approved user and a pending request."""
+
+from __future__ import annotations
+
+import secrets
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.test.utils import override_settings
+
+from accounts import services
+from accounts.models import User
+
+ADMIN_EMAIL = "admin@example.com"
+USER_EMAIL = "user@example.com"
+PENDING_EMAIL = "pending@example.com"
+
+
+class Command(BaseCommand):
+    help = "Creates (or resets the passwords of) three demo accounts and prints them."
+
+    def handle(self, *args, **options) -> None:
+        if settings.IS_PRODUCTION:
+            raise CommandError("seed_demo does not run with IS_PRODUCTION=true.")
+        # Demo sign-ups would otherwise mail the demo admin.
+        quiet = override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend")
+        with quiet, transaction.atomic():
+            rows = [
+                ("admin", ADMIN_EMAIL, self._admin()),
+                ("approved user", USER_EMAIL, self._user(USER_EMAIL, approved=True)),
+                ("pending request", PENDING_EMAIL, self._user(PENDING_EMAIL, approved=False)),
+            ]
+        self.stdout.write(self.style.SUCCESS("Demo accounts (passwords are new each run):"))
+        for label, email, password in rows:
+            self.stdout.write(f"  {label:<16} {email:<22} {password}")
+
+    def _admin(self) -> str:
+        password = secrets.token_urlsafe(12)
+        user = User.objects.filter(email=ADMIN_EMAIL).first()
+        if user is None:
+            services.user_create_admin(email=ADMIN_EMAIL, password=password, full_name="Ada Admin")
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        return password
+
+    def _user(self, email: str, *, approved: bool) -> str:
+        password = secrets.token_urlsafe(12)
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email,
+                password=password,
+                full_name="Uma User" if approved else "Pat Pending",
+            )
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=approved)
+            request = services.access_request_open(
+                user=user, reason="Demo: I would like to try Gatehouse."
+            )
+            if approved:
+                admin = User.objects.get(email=ADMIN_EMAIL)
+                services.access_request_approve(
+                    access_request=request, decided_by=admin, note="Demo approval"
+                )
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        return password
