@@ -84,9 +84,13 @@ def admin_user(user_factory) -> User:
 def sign_in(api_client):
     """Signs a user in through the real login endpoint; returns the token pair."""
 
-    def do(user: User, *, password: str = DEFAULT_PASSWORD, client: APIClient | None = None):
+    def do(
+        user: User, *, password: str = DEFAULT_PASSWORD, client: APIClient | None = None
+    ):
         response = (client or api_client).post(
-            "/api/v1/auth/login/", {"email": user.email, "password": password}, format="json"
+            "/api/v1/auth/login/",
+            {"email": user.email, "password": password},
+            format="json",
         )
         assert response.status_code == 200, response.content
         return response.json()

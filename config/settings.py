@@ -243,6 +243,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "ENUM_NAME_OVERRIDES": {
+        "UserStatusEnum": "accounts.models.User.Status",
+        "AccessRequestStatusEnum": "accounts.models.AccessRequest.Status",
+    },
 }
 CORS_ALLOWED_ORIGINS = env_list(
     "CORS_ORIGINS",

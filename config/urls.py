@@ -17,7 +17,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("health", core_views.HealthView.as_view(), name="health"),
+    # The same probe outside /api/, for load balancers; documented once, under /api/v1/.
+    path("health", core_views.HealthView.as_view(schema=None), name="health"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path(
         "docs", SpectacularSwaggerView.as_view(url_name="v1:schema"), name="swagger-ui"

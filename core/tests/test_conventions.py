@@ -38,7 +38,9 @@ def test_post_without_trailing_slash_is_handled_not_redirected(api_client):
 
 @pytest.mark.django_db
 def test_validation_error_lists_fields(api_client):
-    response = api_client.post("/api/v1/auth/login/", {"email": "not-an-email"}, format="json")
+    response = api_client.post(
+        "/api/v1/auth/login/", {"email": "not-an-email"}, format="json"
+    )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     body = response.json()
@@ -81,5 +83,8 @@ def test_unhandled_error_under_api_is_json_without_traceback():
     response = client.get("/api/v1/boom/")
 
     assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
-    assert response.json() == {"detail": "Internal server error.", "code": "server_error"}
+    assert response.json() == {
+        "detail": "Internal server error.",
+        "code": "server_error",
+    }
     assert b"secret internals" not in response.content

@@ -18,7 +18,9 @@ def test_health_reports_ok_for_database_and_storage(api_client, path):
 
 
 @pytest.mark.django_db
-def test_health_answers_503_naming_the_database_when_it_is_down(api_client, monkeypatch):
+def test_health_answers_503_naming_the_database_when_it_is_down(
+    api_client, monkeypatch
+):
     def broken_cursor(*args, **kwargs):
         raise connection.Database.OperationalError("server closed the connection")
 

@@ -25,14 +25,22 @@ class Command(BaseCommand):
         if settings.IS_PRODUCTION:
             raise CommandError("seed_demo does not run with IS_PRODUCTION=true.")
         # Demo sign-ups would otherwise mail the demo admin.
-        quiet = override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend")
+        quiet = override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"
+        )
         with quiet, transaction.atomic():
             rows = [
                 ("admin", ADMIN_EMAIL, self._admin()),
                 ("approved user", USER_EMAIL, self._user(USER_EMAIL, approved=True)),
-                ("pending request", PENDING_EMAIL, self._user(PENDING_EMAIL, approved=False)),
+                (
+                    "pending request",
+                    PENDING_EMAIL,
+                    self._user(PENDING_EMAIL, approved=False),
+                ),
             ]
-        self.stdout.write(self.style.SUCCESS("Demo accounts (passwords are new each run):"))
+        self.stdout.write(
+            self.style.SUCCESS("Demo accounts (passwords are new each run):")
+        )
         for label, email, password in rows:
             self.stdout.write(f"  {label:<16} {email:<22} {password}")
 
@@ -40,7 +48,9 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         user = User.objects.filter(email=ADMIN_EMAIL).first()
         if user is None:
-            services.user_create_admin(email=ADMIN_EMAIL, password=password, full_name="Ada Admin")
+            services.user_create_admin(
+                email=ADMIN_EMAIL, password=password, full_name="Ada Admin"
+            )
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
@@ -55,7 +65,9 @@ class Command(BaseCommand):
                 password=password,
                 full_name="Uma User" if approved else "Pat Pending",
             )
-            EmailAddress.objects.create(user=user, email=email, primary=True, verified=approved)
+            EmailAddress.objects.create(
+                user=user, email=email, primary=True, verified=approved
+            )
             request = services.access_request_open(
                 user=user, reason="Demo: I would like to try Gatehouse."
             )

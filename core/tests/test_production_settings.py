@@ -1,0 +1,86 @@
+"""IS_PRODUCTION=true refuses unsafe configuration with one clear line."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+GOOD = {
+    "IS_PRODUCTION": "true",
+    "SECRET_KEY": secrets.token_urlsafe(40),
+    "JWT_SECRET_KEY": secrets.token_urlsafe(40),
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/gatehouse",
+    "ALLOWED_HOSTS": "gatehouse.example.com",
+    "BASE_URL": "https://gatehouse.example.com",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEBUG"))
+    }
+    clean.pop("DATABASE_URL", None)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=Path(settings.BASE_DIR),
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"SECRET_KEY": "django-insecure-gatehouse-development-only"}, "SECRET_KEY"),
+        ({"JWT_SECRET_KEY": ""}, "JWT_SECRET_KEY"),
+        ({"JWT_SECRET_KEY": "changeme"}, "JWT_SECRET_KEY"),
+        ({"DATABASE_URL": "sqlite:///db.sqlite3"}, "DATABASE_URL"),
+    ],
+    ids=["no-secret", "dev-secret", "no-jwt-secret", "weak-jwt-secret", "sqlite"],
+)
+def test_production_refuses_to_start_with_one_clear_line(override, named):
+    result = manage("check", **{**GOOD, **override})
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "refuses to start" in lines[0]
+    assert named in lines[0]
+
+
+def test_production_allows_sqlite_when_asked_explicitly():
+    result = manage(
+        "check",
+        **{
+            **GOOD,
+            "DATABASE_URL": "sqlite:///db.sqlite3",
+            "ALLOW_SQLITE_IN_PRODUCTION": "true",
+        },
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_settings_pass_check_deploy_without_warnings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **GOOD)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_turns_debug_off_even_if_asked():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        **{**GOOD, "DEBUG": "true"},
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
