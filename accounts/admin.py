@@ -4,8 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import services
@@ -18,7 +19,7 @@ admin.site.index_title = "Approval console"
 
 class DecisionForm(forms.Form):
     role = forms.ChoiceField(
-        choices=User.Role.choices, initial=User.Role.USER, required=False
+        choices=[("", "Keep the current role"), *User.Role.choices], required=False
     )
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
@@ -38,8 +39,18 @@ def _decide(
         form = DecisionForm(request.POST)
         if form.is_valid():
             note = form.cleaned_data["note"]
-            done = 0
+            target = (
+                AccessRequest.Status.APPROVED
+                if decision == "approve"
+                else AccessRequest.Status.REJECTED
+            )
+            decided = unchanged = 0
             for access_request in queryset.select_related("user"):
+                # The services leave an already-decided request as it is, so it is
+                # reported apart instead of as decided now.
+                if access_request.status == target:
+                    unchanged += 1
+                    continue
                 try:
                     if decision == "approve":
                         services.access_request_approve(
@@ -54,13 +65,19 @@ def _decide(
                             decided_by=request.user,
                             note=note,
                         )
-                    done += 1
+                    decided += 1
                 except services.LastAdminError as exc:
                     modeladmin.message_user(request, str(exc.detail), messages.ERROR)
-            verb = "approved" if decision == "approve" else "rejected"
-            modeladmin.message_user(
-                request, f"{done} request(s) {verb}.", messages.SUCCESS
-            )
+            if decided:
+                modeladmin.message_user(
+                    request, f"{decided} request(s) {target}.", messages.SUCCESS
+                )
+            if unchanged:
+                modeladmin.message_user(
+                    request,
+                    f"{unchanged} request(s) already {target}; left unchanged.",
+                    messages.WARNING,
+                )
             return None
     else:
         form = DecisionForm()
@@ -108,13 +125,16 @@ class AccessRequestAdmin(admin.ModelAdmin):
     fields = readonly_fields
     actions = ["approve_requests", "reject_requests"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRequest]:
-        pending_first = Case(
+    # The changelist replaces a queryset's order_by() with the admin ordering, so
+    # pending-first has to be the admin ordering itself.
+    ordering = [
+        Case(
             When(status=AccessRequest.Status.PENDING, then=Value(0)),
             default=Value(1),
             output_field=IntegerField(),
-        )
-        return super().get_queryset(request).order_by(pending_first, "-created_at")
+        ).asc(),
+        "-created_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -134,14 +154,16 @@ class AccessRequestAdmin(admin.ModelAdmin):
     @admin.display(description="User")
     def user_details(self, obj: AccessRequest) -> str:
         user = obj.user
+        # format_html() escapes its arguments to strings first, so a date format
+        # spec in the template would raise and the admin would show "-".
         return format_html(
-            "{} &lt;{}&gt; — status {}, role {}, signed up with {} on {:%Y-%m-%d}",
+            "{} &lt;{}&gt; — status {}, role {}, signed up with {} on {}",
             user.full_name or "(no name)",
             user.email,
             user.status,
             user.role,
             user.auth_provider,
-            user.date_joined,
+            f"{timezone.localtime(user.date_joined):%Y-%m-%d}",
         )
 
     @admin.action(description="Approve selected requests…")
@@ -223,20 +245,31 @@ class UserAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        # Raised from save_model() inside the admin's transaction, so the whole edit
+        # rolls back and neither "changed successfully" nor a log entry is recorded.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.LastAdminError as exc:
+            self.message_user(request, str(exc.detail), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(
         self, request: HttpRequest, obj: User, form: forms.Form, change: bool
     ) -> None:
-        original = User.objects.get(pk=obj.pk)
-        try:
-            services.user_update(
-                user=original,
-                role=form.cleaned_data["role"],
-                status=form.cleaned_data["status"],
-                full_name=form.cleaned_data["full_name"],
-            )
-        except services.LastAdminError as exc:
-            self.message_user(request, str(exc.detail), messages.ERROR)
-            return
+        user = services.user_update(
+            user=obj,
+            role=form.cleaned_data["role"],
+            status=form.cleaned_data["status"],
+            full_name=form.cleaned_data["full_name"],
+            updated_by=request.user,
+        )
         services.user_update_profile(
-            user=original, avatar_url=form.cleaned_data["avatar_url"]
+            user=user, avatar_url=form.cleaned_data["avatar_url"]
         )

@@ -104,6 +104,7 @@ def user_update(
     role: str | None = None,
     status: str | None = None,
     full_name: str | None = None,
+    updated_by: User | None = None,
 ) -> User:
     """Admin edit of a user; refuses to leave the site without an active admin."""
     user = User.objects.select_for_update().get(pk=user.pk)
@@ -114,10 +115,25 @@ def user_update(
         user.full_name = full_name
         user.save(update_fields=["full_name"])
     if new_status != user.status:
-        user_set_status(user=user, status=new_status)
+        _user_change_status(user=user, status=new_status, changed_by=updated_by)
     if new_role != user.role:
         user_set_role(user=user, role=new_role)
     return user
+
+
+def _user_change_status(*, user: User, status: str, changed_by: User | None) -> None:
+    # Approving or rejecting a user decides their open request too, so the
+    # console never shows a pending request for a user who is already decided.
+    pending = AccessRequest.objects.filter(
+        user=user, status=AccessRequest.Status.PENDING
+    ).first()
+    if pending and status == User.Status.APPROVED:
+        access_request_approve(access_request=pending, decided_by=changed_by)
+    elif pending and status == User.Status.REJECTED:
+        access_request_reject(access_request=pending, decided_by=changed_by)
+    else:
+        user_set_status(user=user, status=status)
+    user.status = status
 
 
 def user_set_status(*, user: User, status: str) -> User:
@@ -305,7 +321,9 @@ def _user_create_from_google(*, email: str, claims: dict[str, Any]) -> User:
         status=_new_user_status(),
         auth_provider=User.AuthProvider.GOOGLE,
     )
-    if user.status == User.Status.PENDING:
+    # Google has verified the address, so FIRST_ADMIN_EMAIL is approved just after;
+    # a request would only notify the admins (this user included) of nothing.
+    if user.status == User.Status.PENDING and email != settings.FIRST_ADMIN_EMAIL:
         access_request_open(user=user, reason="")
     return user
 

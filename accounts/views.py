@@ -246,7 +246,9 @@ class AdminUserViewSet(
         user = self.get_object()
         serializer = s.AdminUserUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.user_update(user=user, **serializer.validated_data)
+        services.user_update(
+            user=user, updated_by=request.user, **serializer.validated_data
+        )
         return Response(_user_json(self.get_queryset().get(pk=user.pk)))
 
 

@@ -2,6 +2,7 @@ from http import HTTPStatus
 
 import pytest
 
+from accounts import services
 from accounts.models import AccessRequest, User
 
 USERS = "/api/v1/admin/users/"
@@ -220,3 +221,29 @@ def test_approve_unknown_request_is_404(admin_user, auth_client):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_approving_a_user_directly_also_decides_their_pending_request(
+    admin_user, pending_user, auth_client
+):
+    response = auth_client(admin_user).patch(
+        f"{USERS}{pending_user.pk}/", {"status": "approved"}, format="json"
+    )
+
+    assert response.json()["status"] == "approved"
+    request = AccessRequest.objects.get(user=pending_user)
+    assert (request.status, request.decided_by) == ("approved", admin_user)
+
+
+@pytest.mark.django_db
+def test_approve_without_a_role_keeps_the_users_role(
+    admin_user, user_factory, auth_client
+):
+    other_admin = user_factory(role=User.Role.ADMIN, status=User.Status.REJECTED)
+    request = services.access_request_open(user=other_admin, reason="back again")
+
+    auth_client(admin_user).post(f"{REQUESTS}{request.pk}/approve/", {}, format="json")
+
+    other_admin.refresh_from_db()
+    assert (other_admin.status, other_admin.role) == ("approved", "admin")
