@@ -281,9 +281,18 @@ def user_reset_password(*, user: User, new_password: str) -> None:
 # --- Google sign-in --------------------------------------------------------------
 
 
-@transaction.atomic
 def user_sign_in_with_google(*, claims: dict[str, Any]) -> User:
     """Finds or creates the user of verified Google claims, linked by `sub`."""
+    try:
+        return _user_sign_in_with_google(claims=claims)
+    except IntegrityError:
+        # A concurrent first sign-in of the same account won the insert; the
+        # second attempt finds its rows.
+        return _user_sign_in_with_google(claims=claims)
+
+
+@transaction.atomic
+def _user_sign_in_with_google(*, claims: dict[str, Any]) -> User:
     sub, email = str(claims["sub"]), normalize_email(claims["email"])
     account = SocialAccount.objects.select_related("user").filter(
         provider="google", uid=sub
