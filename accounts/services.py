@@ -86,14 +86,16 @@ def user_create_admin(*, email: str, password: str | None, **fields: Any) -> Use
     return user_set_role(user=user, role=User.Role.ADMIN)
 
 
-def _lock_admins_and_check(*, user: User, new_role: str, new_status: str) -> None:
-    keeps_admin = new_role == User.Role.ADMIN and new_status == User.Status.APPROVED
-    if keeps_admin or not (user.is_admin and user.is_approved):
+def _ensure_an_admin_remains(*, user: User, new_role: str, new_status: str) -> None:
+    if new_role == User.Role.ADMIN and new_status == User.Status.APPROVED:
         return
-    # Locking every active admin row serialises concurrent demotions (PostgreSQL);
-    # SQLite's IMMEDIATE transactions already run one writer at a time.
-    admins = list(User.objects.active_admins().select_for_update().values_list("pk"))
-    if len(admins) <= 1:
+    # Locks every active admin row, in primary-key order so that two admins
+    # demoting each other queue instead of deadlocking. The second one then sees
+    # the first's change and is refused. SQLite's IMMEDIATE transactions already
+    # run one writer at a time.
+    admins = User.objects.active_admins().order_by("pk").select_for_update()
+    admin_pks = list(admins.values_list("pk", flat=True))
+    if user.pk in admin_pks and len(admin_pks) <= 1:
         raise LastAdminError()
 
 
@@ -107,10 +109,15 @@ def user_update(
     updated_by: User | None = None,
 ) -> User:
     """Admin edit of a user; refuses to leave the site without an active admin."""
+    current = User.objects.get(pk=user.pk)
+    _ensure_an_admin_remains(
+        user=current,
+        new_role=role or current.role,
+        new_status=status or current.status,
+    )
     user = User.objects.select_for_update().get(pk=user.pk)
     new_role = role or user.role
     new_status = status or user.status
-    _lock_admins_and_check(user=user, new_role=new_role, new_status=new_status)
     if full_name is not None and full_name != user.full_name:
         user.full_name = full_name
         user.save(update_fields=["full_name"])
@@ -411,7 +418,7 @@ def access_request_reject(
     if access_request.status == AccessRequest.Status.REJECTED:
         return access_request
     user = access_request.user
-    _lock_admins_and_check(
+    _ensure_an_admin_remains(
         user=user, new_role=user.role, new_status=User.Status.REJECTED
     )
     _decide(
