@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,46 @@ def test_production_turns_debug_off_even_if_asked():
     )
 
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
+
+
+def test_oauth_client_id_is_read_when_google_client_id_is_unset():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.GOOGLE_CLIENT_IDS)",
+        OAUTH_CLIENT_ID="web-id,ios-id",
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "['web-id', 'ios-id']", (
+        result.stderr
+    )
+
+
+def test_a_dotenv_file_is_read_when_present(tmp_path):
+    # settings read BASE_DIR/.env; run a copy of the project whose .env sets a value.
+    project = tmp_path / "project"
+    shutil.copytree(
+        Path(settings.BASE_DIR),
+        project,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "db.sqlite3*", "assets", "*.pyc"
+        ),
+    )
+    (project / ".env").write_text("SIGNUP_MODE=closed\n")
+
+    result = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.SIGNUP_MODE)",
+        ],
+        cwd=project,
+        env={k: v for k, v in os.environ.items() if k != "SIGNUP_MODE"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "closed", result.stderr
