@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 from allauth.account.forms import ResetPasswordForm, default_token_generator
 from allauth.account.utils import url_str_to_user_pk
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -18,14 +18,19 @@ from accounts.errors import InvalidCredentials, InvalidInput
 from accounts.google import google_id_token_verify
 from accounts.models import AccessRequest, AuthSession, User
 from accounts.permissions import IsAdmin
+from core.schema import (
+    INVALID,
+    NOT_AUTHENTICATED,
+    NOT_FOUND,
+    PERMISSION_DENIED,
+    SIGN_IN_REFUSED,
+    THROTTLED,
+    error,
+)
 from core.throttling import SignInAccountThrottle, SignInIPThrottle
 
 NO_CONTENT = OpenApiResponse(description="No content")
 ACCEPTED_DETAIL = "If the address can receive mail, a message is on its way."
-
-
-def _user_json(user: User) -> dict:
-    return s.UserSerializer(user).data
 
 
 class PublicAuthView(APIView):
@@ -43,7 +48,13 @@ class PublicAuthView(APIView):
 
 class RegisterView(PublicAuthView):
     @extend_schema(
-        request=s.RegisterSerializer, responses={201: s.RegisterResponseSerializer}
+        request=s.RegisterSerializer,
+        responses={
+            201: s.RegisterResponseSerializer,
+            400: error("`invalid` (weak password, bad email) or `email_taken`."),
+            403: error("`permission_denied`: sign-up is closed."),
+            429: THROTTLED,
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.validated(s.RegisterSerializer, request)
@@ -54,13 +65,20 @@ class RegisterView(PublicAuthView):
             else "Account created. Confirm your email, then sign in."
         )
         return Response(
-            {"user": _user_json(user), "detail": detail}, status=HTTPStatus.CREATED
+            {"user": s.user_to_json(user), "detail": detail}, status=HTTPStatus.CREATED
         )
 
 
 class LoginView(PublicAuthView):
     @extend_schema(
-        request=s.LoginSerializer, responses={200: s.SignInResponseSerializer}
+        request=s.LoginSerializer,
+        responses={
+            200: s.SignInResponseSerializer,
+            400: INVALID,
+            401: error("`invalid_credentials`."),
+            403: SIGN_IN_REFUSED,
+            429: THROTTLED,
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.validated(s.LoginSerializer, request)
@@ -74,7 +92,17 @@ class LoginView(PublicAuthView):
 
 class GoogleSignInView(PublicAuthView):
     @extend_schema(
-        request=s.GoogleSignInSerializer, responses={200: s.SignInResponseSerializer}
+        request=s.GoogleSignInSerializer,
+        responses={
+            200: s.SignInResponseSerializer,
+            400: INVALID,
+            401: error(
+                "`authentication_failed`: bad signature, wrong audience or issuer, "
+                "expired, or unverified email."
+            ),
+            403: SIGN_IN_REFUSED,
+            429: THROTTLED,
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.validated(s.GoogleSignInSerializer, request)
@@ -87,14 +115,24 @@ def _signed_in(user: User, request: Request) -> Response:
     services.user_ensure_can_sign_in(user=user)
     tokens = services.session_start(user=user, request=request._request)
     user = User.objects.with_email_verified().get(pk=user.pk)
-    return Response({**tokens, "user": _user_json(user)})
+    return Response({**tokens, "user": s.user_to_json(user)})
 
 
 class RefreshView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=s.RefreshSerializer, responses={200: s.TokenPairSerializer})
+    @extend_schema(
+        request=s.RefreshSerializer,
+        responses={
+            200: s.TokenPairSerializer,
+            400: INVALID,
+            401: error(
+                "`token_not_valid`: expired, revoked, already rotated, or its user "
+                "is no longer approved."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = s.RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -107,7 +145,14 @@ class LogoutView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=s.RefreshSerializer, responses={204: NO_CONTENT})
+    @extend_schema(
+        request=s.RefreshSerializer,
+        responses={
+            204: NO_CONTENT,
+            400: INVALID,
+            401: error("`token_not_valid`: the refresh token is not valid."),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = s.RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -116,12 +161,20 @@ class LogoutView(APIView):
 
 
 class LogoutAllView(APIView):
-    @extend_schema(request=None, responses={204: NO_CONTENT})
+    @extend_schema(request=None, responses={204: NO_CONTENT, 401: NOT_AUTHENTICATED})
     def post(self, request: Request) -> Response:
         services.sessions_end_all(user=request.user, reason="logout_all")
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: s.SessionSerializer(many=True), 401: NOT_AUTHENTICATED}
+    ),
+    destroy=extend_schema(
+        responses={204: NO_CONTENT, 401: NOT_AUTHENTICATED, 404: NOT_FOUND}
+    ),
+)
 class SessionViewSet(
     mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
@@ -144,23 +197,27 @@ class SessionViewSet(
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: s.UserSerializer})
+    @extend_schema(responses={200: s.UserSerializer, 401: NOT_AUTHENTICATED})
     def get(self, request: Request) -> Response:
-        return Response(_user_json(request.user))
+        return Response(s.user_to_json(request.user))
 
-    @extend_schema(request=s.ProfileSerializer, responses={200: s.UserSerializer})
+    @extend_schema(
+        request=s.ProfileSerializer,
+        responses={200: s.UserSerializer, 400: INVALID, 401: NOT_AUTHENTICATED},
+    )
     def patch(self, request: Request) -> Response:
         serializer = s.ProfileSerializer(request.user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         user = services.user_update_profile(
             user=request.user, **serializer.validated_data
         )
-        return Response(_user_json(user))
+        return Response(s.user_to_json(user))
 
 
 class RequestAccessView(PublicAuthView):
     @extend_schema(
-        request=s.RequestAccessSerializer, responses={202: s.DetailSerializer}
+        request=s.RequestAccessSerializer,
+        responses={202: s.DetailSerializer, 400: INVALID, 429: THROTTLED},
     )
     def post(self, request: Request) -> Response:
         data = self.validated(s.RequestAccessSerializer, request)
@@ -174,7 +231,10 @@ class RequestAccessView(PublicAuthView):
 
 
 class PasswordChangeView(APIView):
-    @extend_schema(request=s.PasswordChangeSerializer, responses={204: NO_CONTENT})
+    @extend_schema(
+        request=s.PasswordChangeSerializer,
+        responses={204: NO_CONTENT, 400: INVALID, 401: NOT_AUTHENTICATED},
+    )
     def post(self, request: Request) -> Response:
         serializer = s.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -189,7 +249,8 @@ class PasswordChangeView(APIView):
 
 class PasswordResetView(PublicAuthView):
     @extend_schema(
-        request=s.PasswordResetSerializer, responses={202: s.DetailSerializer}
+        request=s.PasswordResetSerializer,
+        responses={202: s.DetailSerializer, 400: INVALID, 429: THROTTLED},
     )
     def post(self, request: Request) -> Response:
         data = self.validated(s.PasswordResetSerializer, request)
@@ -204,7 +265,13 @@ class PasswordResetConfirmView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        request=s.PasswordResetConfirmSerializer, responses={204: NO_CONTENT}
+        request=s.PasswordResetConfirmSerializer,
+        responses={
+            204: NO_CONTENT,
+            400: error(
+                "`invalid`: a weak password, or the link is invalid or expired."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = s.PasswordResetConfirmSerializer(data=request.data)
@@ -223,6 +290,15 @@ class PasswordResetConfirmView(APIView):
 # --- Admin API ----------------------------------------------------------------------
 
 
+ADMIN_ERRORS = {401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.UserSerializer, **ADMIN_ERRORS}),
+    retrieve=extend_schema(
+        responses={200: s.UserSerializer, **ADMIN_ERRORS, 404: NOT_FOUND}
+    ),
+)
 class AdminUserViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -240,7 +316,15 @@ class AdminUserViewSet(
         return User.objects.with_email_verified()
 
     @extend_schema(
-        request=s.AdminUserUpdateSerializer, responses={200: s.UserSerializer}
+        request=s.AdminUserUpdateSerializer,
+        responses={
+            200: s.UserSerializer,
+            400: error(
+                "`invalid`, also when it would demote or disable the last admin."
+            ),
+            **ADMIN_ERRORS,
+            404: NOT_FOUND,
+        },
     )
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         user = self.get_object()
@@ -249,9 +333,15 @@ class AdminUserViewSet(
         services.user_update(
             user=user, updated_by=request.user, **serializer.validated_data
         )
-        return Response(_user_json(self.get_queryset().get(pk=user.pk)))
+        return Response(s.user_to_json(self.get_queryset().get(pk=user.pk)))
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: s.AccessRequestSerializer, **ADMIN_ERRORS}),
+    retrieve=extend_schema(
+        responses={200: s.AccessRequestSerializer, **ADMIN_ERRORS, 404: NOT_FOUND}
+    ),
+)
 class AdminAccessRequestViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAdmin]
     serializer_class = s.AccessRequestSerializer
@@ -263,7 +353,13 @@ class AdminAccessRequestViewSet(viewsets.ReadOnlyModelViewSet):
         return AccessRequest.objects.select_related("user", "decided_by")
 
     @extend_schema(
-        request=s.ApproveSerializer, responses={200: s.AccessRequestSerializer}
+        request=s.ApproveSerializer,
+        responses={
+            200: s.AccessRequestSerializer,
+            400: INVALID,
+            **ADMIN_ERRORS,
+            404: NOT_FOUND,
+        },
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
@@ -277,7 +373,13 @@ class AdminAccessRequestViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.AccessRequestSerializer(self._reloaded(access_request)).data)
 
     @extend_schema(
-        request=s.RejectSerializer, responses={200: s.AccessRequestSerializer}
+        request=s.RejectSerializer,
+        responses={
+            200: s.AccessRequestSerializer,
+            400: INVALID,
+            **ADMIN_ERRORS,
+            404: NOT_FOUND,
+        },
     )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
