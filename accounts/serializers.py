@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import cache
+
 from allauth.account.models import EmailAddress
 from rest_framework import serializers
 
@@ -39,6 +41,17 @@ class UserSerializer(serializers.ModelSerializer):
 
     def get_email_verified(self, user: User) -> bool:
         return email_verified_of(user)
+
+
+@cache
+def _user_output() -> UserSerializer:
+    return UserSerializer()
+
+
+def user_to_json(user: User) -> dict:
+    """User JSON; one serializer instance is reused, since building DRF fields
+    per call costs more than the rest of a GET /me/."""
+    return _user_output().to_representation(user)
 
 
 class AdminUserUpdateSerializer(serializers.ModelSerializer):
@@ -140,7 +153,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     full_name = serializers.CharField(source="user.full_name", read_only=True)
-    decided_by = UserSummarySerializer(read_only=True)
+    decided_by = UserSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = AccessRequest
