@@ -92,8 +92,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.email
 
     @property
-    def is_active(self) -> bool:  # Django and allauth read this; status is the truth
-        return self.status != self.Status.DISABLED
+    def is_active(self) -> bool:
+        # Django's session auth, the admin and allauth read this: only approved
+        # users may hold a web session, so rejecting an admin locks /admin/ at once.
+        return self.status == self.Status.APPROVED
 
     @property
     def is_approved(self) -> bool:

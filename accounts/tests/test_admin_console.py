@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import AccessRequest, User
+from conftest import DEFAULT_PASSWORD
 
 CHANGELIST = reverse("admin:accounts_accessrequest_changelist")
 LOGIN = reverse("v1:auth:login")
@@ -477,3 +478,30 @@ def test_admin_index_is_titled_gatehouse(console):
     assert "Gatehouse" in response.context["site_header"]
     assert "Gatehouse" in response.context["site_title"]
     assert "Gatehouse" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [User.Status.REJECTED, User.Status.PENDING])
+def test_an_unapproved_admin_cannot_sign_in_to_the_admin_with_a_password(
+    client, user_factory, status
+):
+    user_factory(email="former@example.com", role=User.Role.ADMIN, status=status)
+
+    client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "former@example.com", "password": DEFAULT_PASSWORD},
+    )
+
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == HTTPStatus.FOUND
+
+
+@pytest.mark.django_db
+def test_rejecting_an_admin_ends_their_admin_session(client, admin_user, user_factory):
+    other = user_factory(role=User.Role.ADMIN)
+    client.force_login(other)
+    assert client.get("/admin/").status_code == HTTPStatus.OK
+
+    services.user_update(user=other, status=User.Status.REJECTED)
+
+    assert client.get("/admin/").status_code == HTTPStatus.FOUND
