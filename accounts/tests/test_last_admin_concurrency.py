@@ -1,9 +1,6 @@
 """Two admins demoting each other at once: one wins, one admin always remains."""
 
-import json
 import threading
-import urllib.error
-import urllib.request
 from http import HTTPStatus
 
 import pytest
@@ -11,23 +8,7 @@ from django.db import connection
 
 from accounts import services
 from accounts.models import User
-
-
-def _patch(url: str, access: str, body: dict) -> int:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {access}",
-        },
-        method="PATCH",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+from core.tests.live_http import send_json
 
 
 @pytest.mark.django_db(transaction=True)
@@ -44,7 +25,9 @@ def test_two_admins_demoting_each_other_leave_one_admin(live_server, user_factor
     def demote(actor: User, target: User) -> None:
         barrier.wait()
         url = f"{live_server.url}/api/v1/admin/users/{target.pk}/"
-        statuses.append(_patch(url, tokens[actor.pk]["access"], {"role": "user"}))
+        statuses.append(
+            send_json("PATCH", url, {"role": "user"}, bearer=tokens[actor.pk]["access"])
+        )
 
     threads = [
         threading.Thread(target=demote, args=(ada, bob)),

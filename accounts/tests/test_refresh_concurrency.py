@@ -1,9 +1,6 @@
 """Of 16 concurrent refreshes of one token, exactly one succeeds (real server, real DB)."""
 
-import json
 import threading
-import urllib.error
-import urllib.request
 from http import HTTPStatus
 
 import pytest
@@ -11,22 +8,9 @@ from django.db import connection
 
 from accounts import services
 from accounts.models import AuthSession
+from core.tests.live_http import send_json
 
 CONCURRENT = 16
-
-
-def _post_json(url: str, body: dict) -> int:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 @pytest.mark.django_db(transaction=True)
@@ -43,7 +27,8 @@ def test_exactly_one_of_sixteen_concurrent_refreshes_succeeds(
     def refresh() -> None:
         barrier.wait()
         statuses.append(
-            _post_json(
+            send_json(
+                "POST",
                 f"{live_server.url}/api/v1/auth/refresh/",
                 {"refresh": tokens["refresh"]},
             )

@@ -45,38 +45,42 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label:<16} {email:<22} {password}")
 
     def _admin(self) -> str:
+        return self._with_new_password(ADMIN_EMAIL, self._create_admin)
+
+    def _user(self, email: str, *, approved: bool) -> str:
+        return self._with_new_password(
+            email, lambda email, password: self._create_user(email, password, approved)
+        )
+
+    def _with_new_password(self, email: str, create) -> str:
         password = secrets.token_urlsafe(12)
-        user = User.objects.filter(email=ADMIN_EMAIL).first()
+        user = User.objects.filter(email=email).first()
         if user is None:
-            services.user_create_admin(
-                email=ADMIN_EMAIL, password=password, full_name="Ada Admin"
-            )
+            create(email, password)
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
         return password
 
-    def _user(self, email: str, *, approved: bool) -> str:
-        password = secrets.token_urlsafe(12)
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            user = User.objects.create_user(
-                email=email,
-                password=password,
-                full_name="Uma User" if approved else "Pat Pending",
+    def _create_admin(self, email: str, password: str) -> None:
+        services.user_create_admin(
+            email=email, password=password, full_name="Ada Admin"
+        )
+
+    def _create_user(self, email: str, password: str, approved: bool) -> None:
+        user = User.objects.create_user(
+            email=email,
+            password=password,
+            full_name="Uma User" if approved else "Pat Pending",
+        )
+        EmailAddress.objects.create(
+            user=user, email=email, primary=True, verified=approved
+        )
+        request = services.access_request_open(
+            user=user, reason="Demo: I would like to try Gatehouse."
+        )
+        if approved:
+            admin = User.objects.get(email=ADMIN_EMAIL)
+            services.access_request_approve(
+                access_request=request, decided_by=admin, note="Demo approval"
             )
-            EmailAddress.objects.create(
-                user=user, email=email, primary=True, verified=approved
-            )
-            request = services.access_request_open(
-                user=user, reason="Demo: I would like to try Gatehouse."
-            )
-            if approved:
-                admin = User.objects.get(email=ADMIN_EMAIL)
-                services.access_request_approve(
-                    access_request=request, decided_by=admin, note="Demo approval"
-                )
-        else:
-            user.set_password(password)
-            user.save(update_fields=["password"])
-        return password
