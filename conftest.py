@@ -110,3 +110,15 @@ def auth_client(sign_in):
         return client
 
     return make
+
+
+@pytest.fixture
+def resource_factory(user_factory):
+    from resources.models import Resource
+
+    def make(*, owner: User | None = None, title: str = "A resource", **fields):
+        return Resource.objects.create(
+            owner=owner or user_factory(), title=title, **fields
+        )
+
+    return make

@@ -65,6 +65,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     avatar_url = models.URLField(max_length=1000, blank=True)
+    avatar_file = models.FileField(max_length=500, blank=True)  # when uploaded here
     status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
     role = models.CharField(max_length=16, choices=Role, default=Role.USER)
     auth_provider = models.CharField(

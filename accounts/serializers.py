@@ -124,6 +124,14 @@ class ProfileSerializer(serializers.ModelSerializer):
         }
 
 
+class AccountDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(required=False, trim_whitespace=False)
+
+
+class AvatarUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
 class RequestAccessSerializer(serializers.Serializer):
     email = serializers.EmailField()
     full_name = serializers.CharField(required=False, allow_blank=True, max_length=150)

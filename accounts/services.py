@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -33,6 +35,8 @@ from accounts.errors import (
 from accounts.models import AccessRequest, AuthSession, User, normalize_email
 from core.client_ip import client_ip
 from core.errors import ApiError
+from core.files import file_remove_now, file_store, files_delete_on_commit
+from core.uploads import validate_upload
 
 logger = logging.getLogger(__name__)
 
@@ -151,12 +155,21 @@ def user_set_status(*, user: User, status: str) -> User:
     return user
 
 
+@transaction.atomic
 def user_update_profile(*, user: User, **fields: Any) -> User:
     allowed = {
         key: value
         for key, value in fields.items()
         if key in {"full_name", "avatar_url"}
     }
+    if (
+        "avatar_url" in allowed
+        and allowed["avatar_url"] != user.avatar_url
+        and user.avatar_file
+    ):
+        # A new avatar URL replaces the uploaded image, which would otherwise linger.
+        files_delete_on_commit([user.avatar_file.name])
+        allowed["avatar_file"] = ""
     for key, value in allowed.items():
         setattr(user, key, value)
     if allowed:
@@ -283,6 +296,47 @@ def user_reset_password(*, user: User, new_password: str) -> None:
         sessions_end_all(user=user, reason="password_reset")
         # The reset link was mailed to this address, so the owner has proven it.
         EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
+
+
+AVATAR_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
+
+
+def user_set_avatar(
+    *, user: User, upload: UploadedFile, url_for: Callable[[str], str]
+) -> User:
+    """Stores an uploaded image as the avatar; the previous upload is removed."""
+    detected = validate_upload(upload, allowed=AVATAR_TYPES)
+    path = file_store(
+        file=upload, category="avatars", owner_key=str(user.pk), detected=detected
+    )
+    try:
+        with transaction.atomic():
+            previous = User.objects.select_for_update().get(pk=user.pk).avatar_file.name
+            user.avatar_file = path
+            user.avatar_url = url_for(user.avatar_file.url)
+            user.save(update_fields=["avatar_file", "avatar_url"])
+            files_delete_on_commit([previous])
+    except Exception:
+        file_remove_now(path)
+        raise
+    return user
+
+
+@transaction.atomic
+def user_delete(*, user: User, password: str | None) -> None:
+    """Deletes the account with its sessions, data and stored files."""
+    if user.has_usable_password() and not user.check_password(password or ""):
+        raise InvalidInput("password", ["The password is not correct."])
+    _ensure_an_admin_remains(user=user, new_role=User.Role.USER, new_status=user.status)
+    files_delete_on_commit(_stored_files_of(user))
+    user.delete()
+
+
+def _stored_files_of(user: User) -> list[str]:
+    from resources.models import ResourceFile
+
+    resource_files = ResourceFile.objects.filter(resource__owner=user)
+    return [user.avatar_file.name, *resource_files.values_list("file", flat=True)]
 
 
 # --- Google sign-in --------------------------------------------------------------

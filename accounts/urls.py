@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("logout-all/", views.LogoutAllView.as_view(), name="logout-all"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/avatar/", views.AvatarView.as_view(), name="me-avatar"),
     path("request-access/", views.RequestAccessView.as_view(), name="request-access"),
     path(
         "password/change/", views.PasswordChangeView.as_view(), name="password-change"

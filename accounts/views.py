@@ -7,6 +7,7 @@ from allauth.account.utils import url_str_to_user_pk
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,12 +20,14 @@ from accounts.google import google_id_token_verify
 from accounts.models import AccessRequest, AuthSession, User
 from accounts.permissions import IsAdmin
 from core.schema import (
+    FILE_TOO_LARGE,
     INVALID,
     NOT_AUTHENTICATED,
     NOT_FOUND,
     PERMISSION_DENIED,
     SIGN_IN_REFUSED,
     THROTTLED,
+    UNSUPPORTED_FILE_TYPE,
     error,
 )
 from core.throttling import SignInAccountThrottle, SignInIPThrottle
@@ -210,6 +213,42 @@ class MeView(APIView):
         serializer.is_valid(raise_exception=True)
         user = services.user_update_profile(
             user=request.user, **serializer.validated_data
+        )
+        return Response(s.user_to_json(user))
+
+    @extend_schema(
+        request=s.AccountDeleteSerializer,
+        responses={204: NO_CONTENT, 400: INVALID, 401: NOT_AUTHENTICATED},
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = s.AccountDeleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_delete(
+            user=request.user, password=serializer.validated_data.get("password")
+        )
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class AvatarView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": s.AvatarUploadSerializer},
+        responses={
+            200: s.UserSerializer,
+            400: INVALID,
+            401: NOT_AUTHENTICATED,
+            413: FILE_TOO_LARGE,
+            415: UNSUPPORTED_FILE_TYPE,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.AvatarUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_set_avatar(
+            user=request.user,
+            upload=serializer.validated_data["file"],
+            url_for=request.build_absolute_uri,
         )
         return Response(s.user_to_json(user))
 

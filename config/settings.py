@@ -10,6 +10,7 @@ import dj_database_url
 from dotenv import load_dotenv
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.storage import default_storage_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "core",
     "accounts",
+    "resources",
 ]
 
 MIDDLEWARE = [
@@ -250,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UserStatusEnum": "accounts.models.User.Status",
         "AccessRequestStatusEnum": "accounts.models.AccessRequest.Status",
+        "ResourceStatusEnum": "resources.models.Resource.Status",
     },
 }
 CORS_ALLOWED_ORIGINS = env_list(
@@ -276,13 +279,31 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/assets/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "assets")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_config(),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if IS_PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != (
+    "django.core.files.storage.FileSystemStorage"
+)
+MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
+ALLOWED_UPLOAD_TYPES = env_list(
+    "ALLOWED_UPLOAD_TYPES",
+    default=[
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+    ],
+)
+FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
 
 # --- Email ----------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

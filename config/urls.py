@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -8,11 +8,18 @@ from drf_spectacular.views import (
 )
 
 from core import views as core_views
+from resources.views import PublicResourceView
 
 api_v1 = [
     path("health/", core_views.HealthView.as_view(), name="health"),
     path("auth/", include(("accounts.urls", "auth"))),
     path("admin/", include(("accounts.admin_urls", "admin-api"))),
+    path("resources/", include(("resources.urls", "resources"))),
+    path(
+        "public/resources/<str:token>/",
+        PublicResourceView.as_view(),
+        name="public-resource",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -28,10 +35,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
 ]
 
-if settings.DEBUG or not settings.IS_PRODUCTION:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if not settings.USE_CLOUD_STORAGE:
+    urlpatterns.append(re_path(r"^assets/(?P<path>.+)$", core_views.serve_asset))
 
 handler404 = "core.errors.not_found"
 handler500 = "core.errors.server_error"

@@ -105,3 +105,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
             status=HTTPStatus.INTERNAL_SERVER_ERROR,
         )
     return defaults.server_error(request)
+
+
+class FileTooLarge(ApiError):
+    status_code = 413
+    default_code = "file_too_large"
+    default_detail = "The file is larger than the upload limit."
+
+
+class UnsupportedFileType(ApiError):
+    status_code = 415
+    default_code = "unsupported_file_type"
+    default_detail = "This kind of file is not accepted."

@@ -24,3 +24,7 @@ SIGN_IN_REFUSED = error(
     "`approval_pending`, `access_rejected` or `account_disabled`: the account may "
     "not sign in."
 )
+FILE_TOO_LARGE = error("`file_too_large`: over `MAX_UPLOAD_SIZE` (10 MB by default).")
+UNSUPPORTED_FILE_TYPE = error(
+    "`unsupported_file_type`: the file's bytes are not an accepted type, whatever its name."
+)

@@ -1,0 +1,82 @@
+"""Stored files' lifecycle: generated names, and removal that survives failures.
+
+A row is committed only after its file is stored. Removing files goes through
+FileDeletion rows written in the same transaction as the row deletion, then
+executed after commit; whatever fails stays queued for `purge_orphan_files`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+
+from core.models import FileDeletion
+from core.uploads import DetectedType
+
+logger = logging.getLogger(__name__)
+
+
+def file_store(
+    *, file: UploadedFile, category: str, owner_key: str, detected: DetectedType
+) -> str:
+    """Saves the upload under a generated name; no part of the user's name is used."""
+    name = f"{category}/{owner_key}/{uuid.uuid4().hex}{detected.extension}"
+    return default_storage.save(name, file)
+
+
+def file_remove_now(path: str) -> None:
+    """Best-effort removal of a file stored moments ago whose row failed to commit."""
+    try:
+        default_storage.delete(path)
+    except Exception:
+        logger.exception("Could not remove %s; queueing it", path)
+        FileDeletion.objects.create(path=path, attempts=1)
+
+
+def files_delete_on_commit(paths: Iterable[str]) -> None:
+    """Queues removal of stored files; call inside the transaction that drops their rows."""
+    deletions = FileDeletion.objects.bulk_create(
+        [FileDeletion(path=path) for path in paths if path]
+    )
+    if deletions:
+        ids = [deletion.pk for deletion in deletions]
+        transaction.on_commit(lambda: file_deletions_run(ids=ids))
+
+
+def file_deletions_run(*, ids: list[int] | None = None) -> tuple[int, int]:
+    """Executes queued removals; returns (removed, failed)."""
+    queued = FileDeletion.objects.all()
+    if ids is not None:
+        queued = queued.filter(pk__in=ids)
+    removed = failed = 0
+    for deletion in queued:
+        try:
+            default_storage.delete(deletion.path)
+        except Exception as exc:
+            failed += 1
+            logger.warning("Removing stored file %s failed: %s", deletion.path, exc)
+            FileDeletion.objects.filter(pk=deletion.pk).update(
+                attempts=F("attempts") + 1, last_error=str(exc)[:1000]
+            )
+        else:
+            removed += 1
+            deletion.delete()
+    return removed, failed
+
+
+def stored_paths(prefix: str) -> Iterator[str]:
+    """Every stored object under a folder, walking the storage's tree."""
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield f"{prefix}/{name}"
+    for folder in folders:
+        yield from stored_paths(f"{prefix}/{folder}")

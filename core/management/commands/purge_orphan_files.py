@@ -1,0 +1,80 @@
+"""Retries queued file removals, then removes stored files that no row points at."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.apps import apps
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand
+from django.db import models
+from django.utils import timezone
+
+from core.files import file_deletions_run, stored_paths
+from core.models import FileDeletion
+
+
+def referenced_paths() -> set[str]:
+    """Every name held by a FileField of any installed model."""
+    paths: set[str] = set()
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            if isinstance(field, models.FileField):
+                names = model._default_manager.exclude(**{field.name: ""})
+                paths.update(names.values_list(field.name, flat=True))
+    return paths
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--older-than",
+            type=int,
+            default=60,
+            help="Only remove unreferenced files stored at least this many minutes ago "
+            "(an upload in progress is stored before its row commits). Default 60.",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="List, remove nothing."
+        )
+        parser.add_argument(
+            "--prefix",
+            action="append",
+            default=None,
+            help="Storage folders to scan (repeatable). Default: resources, avatars.",
+        )
+
+    def handle(
+        self, *args, older_than: int, dry_run: bool, prefix: list[str] | None, **options
+    ) -> None:
+        if not dry_run:
+            removed, failed = file_deletions_run()
+            self.stdout.write(
+                f"Queued removals: {removed} done, {failed} still failing."
+            )
+        else:
+            self.stdout.write(
+                f"Queued removals waiting: {FileDeletion.objects.count()}."
+            )
+
+        cutoff = timezone.now() - timedelta(minutes=older_than)
+        known = referenced_paths()
+        orphans = []
+        for folder in prefix or ["resources", "avatars"]:
+            for path in stored_paths(folder):
+                if path in known:
+                    continue
+                if default_storage.get_modified_time(path) > cutoff:
+                    continue
+                orphans.append(path)
+        for path in orphans:
+            self.stdout.write(
+                f"{'Would remove' if dry_run else 'Removing'} orphan {path}"
+            )
+            if not dry_run:
+                default_storage.delete(path)
+        self.stdout.write(
+            f"Orphans: {len(orphans)}{' (dry run)' if dry_run else ' removed'}."
+        )

@@ -1,0 +1,103 @@
+"""Resource rules: create, change, files, sharing and archiving."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from accounts.models import User
+from core.files import file_remove_now, file_store, files_delete_on_commit
+from core.uploads import checksum_of, validate_upload
+from resources.models import Resource, ResourceFile
+
+SHARE_TOKEN_BYTES = 32  # 256 bits; a UUID4 would carry only 122
+
+
+def resource_create(
+    *, owner: User, title: str, description: str = "", data: Any = None
+) -> Resource:
+    return Resource.objects.create(
+        owner=owner, title=title, description=description, data=data or {}
+    )
+
+
+def resource_update(*, resource: Resource, **fields: Any) -> Resource:
+    writable = {
+        k: v for k, v in fields.items() if k in {"title", "description", "data"}
+    }
+    for key, value in writable.items():
+        setattr(resource, key, value)
+    if writable:
+        resource.save(update_fields=[*writable, "updated_at"])
+    return resource
+
+
+@transaction.atomic
+def resource_delete(*, resource: Resource) -> None:
+    """Deletes the resource; its stored files are removed once this commits."""
+    paths = list(resource.files.values_list("file", flat=True))
+    resource.delete()
+    files_delete_on_commit(paths)
+
+
+def resource_file_add(*, resource: Resource, upload: UploadedFile) -> ResourceFile:
+    """Stores the upload, then commits its row; a failure on either side leaves neither."""
+    detected = validate_upload(upload)
+    checksum = checksum_of(upload)
+    path = file_store(
+        file=upload, category="resources", owner_key=str(resource.pk), detected=detected
+    )
+    try:
+        with transaction.atomic():
+            return ResourceFile.objects.create(
+                resource=resource,
+                file=path,
+                name=_display_name(upload.name),
+                content_type=detected.content_type,
+                size=upload.size,
+                checksum=checksum,
+            )
+    except Exception:
+        file_remove_now(path)
+        raise
+
+
+def _display_name(name: str | None) -> str:
+    # Kept only for display and downloads: browsers may send a path.
+    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    return (base or "file")[:255]
+
+
+@transaction.atomic
+def resource_file_delete(*, resource_file: ResourceFile) -> None:
+    path = resource_file.file.name
+    resource_file.delete()
+    files_delete_on_commit([path])
+
+
+def resource_share(*, resource: Resource) -> str:
+    """Returns the resource's share token, creating one the first time."""
+    if not resource.share_token:
+        token = secrets.token_urlsafe(SHARE_TOKEN_BYTES)
+        # Only set if still unset, so two concurrent shares agree on one token.
+        Resource.objects.filter(pk=resource.pk, share_token__isnull=True).update(
+            share_token=token
+        )
+        resource.refresh_from_db(fields=["share_token"])
+    return resource.share_token
+
+
+def resource_unshare(*, resource: Resource) -> None:
+    Resource.objects.filter(pk=resource.pk).update(share_token=None)
+    resource.share_token = None
+
+
+def resource_set_status(*, resource: Resource, status: str) -> Resource:
+    if resource.status != status:
+        resource.status = status
+        resource.save(update_fields=["status", "updated_at"])
+    return resource

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from resources import services
+from resources.models import Resource
+from resources.serializers import (
+    PublicResourceSerializer,
+    ResourceFileSerializer,
+    ResourceSerializer,
+    ShareSerializer,
+    UploadSerializer,
+    share_url_for,
+)
+
+NO_CONTENT = OpenApiResponse(description="No content")
+
+
+class ResourceViewSet(viewsets.ModelViewSet):
+    serializer_class = ResourceSerializer
+    filterset_fields = ["status"]
+    search_fields = ["title", "description"]
+    ordering_fields = ["created_at", "updated_at", "title"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Resource.objects.none()
+        return (
+            Resource.objects.owned_by(self.request.user)
+            .select_related("owner")
+            .prefetch_related("files")
+        )
+
+    def perform_create(self, serializer: ResourceSerializer) -> None:
+        serializer.instance = services.resource_create(
+            owner=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: ResourceSerializer) -> None:
+        serializer.instance = services.resource_update(
+            resource=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Resource) -> None:
+        services.resource_delete(resource=instance)
+
+    @extend_schema(
+        request={"multipart/form-data": UploadSerializer},
+        responses={201: ResourceFileSerializer},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def upload(self, request: Request, pk: str | None = None) -> Response:
+        resource = self.get_object()
+        serializer = UploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        resource_file = services.resource_file_add(
+            resource=resource, upload=serializer.validated_data["file"]
+        )
+        data = ResourceFileSerializer(
+            resource_file, context=self.get_serializer_context()
+        ).data
+        return Response(data, status=HTTPStatus.CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={204: NO_CONTENT},
+        parameters=[
+            OpenApiParameter("file_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+        ],
+    )
+    @action(detail=True, methods=["delete"], url_path=r"files/(?P<file_id>[^/.]+)")
+    def delete_file(
+        self, request: Request, pk: str | None = None, file_id: str | None = None
+    ) -> Response:
+        resource = self.get_object()
+        resource_file = get_object_or_404(resource.files.all(), pk=file_id)
+        services.resource_file_delete(resource_file=resource_file)
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+    @extend_schema(request=None, responses={201: ShareSerializer})
+    @action(detail=True, methods=["post"])
+    def share(self, request: Request, pk: str | None = None) -> Response:
+        token = services.resource_share(resource=self.get_object())
+        body = {"share_url": share_url_for(request, token), "token": token}
+        return Response(body, status=HTTPStatus.CREATED)
+
+    @extend_schema(request=None, responses={204: NO_CONTENT})
+    @share.mapping.delete
+    def unshare(self, request: Request, pk: str | None = None) -> Response:
+        services.resource_unshare(resource=self.get_object())
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: ResourceSerializer})
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str | None = None) -> Response:
+        return self._set_status(Resource.Status.ARCHIVED)
+
+    @extend_schema(request=None, responses={200: ResourceSerializer})
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str | None = None) -> Response:
+        return self._set_status(Resource.Status.ACTIVE)
+
+    def _set_status(self, status: str) -> Response:
+        resource = services.resource_set_status(
+            resource=self.get_object(), status=status
+        )
+        return Response(self.get_serializer(resource).data)
+
+
+class PublicResourceView(APIView):
+    """A shared resource, for anyone holding its link."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: PublicResourceSerializer})
+    def get(self, request: Request, token: str) -> Response:
+        resource = get_object_or_404(
+            Resource.objects.prefetch_related("files"), share_token=token
+        )
+        return Response(
+            PublicResourceSerializer(resource, context={"request": request}).data
+        )
