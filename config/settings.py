@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "resources",
+    "settings_app",
 ]
 
 MIDDLEWARE = [

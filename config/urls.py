@@ -20,6 +20,8 @@ api_v1 = [
         PublicResourceView.as_view(),
         name="public-resource",
     ),
+    path("settings/", include(("settings_app.urls", "settings"))),
+    path("migrate/", include(("core.migrate_urls", "migrate"))),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
