@@ -1,6 +1,8 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from accounts import views
+from core.views import ActivityLogView, StatsView
 
 router = SimpleRouter()
 router.register("users", views.AdminUserViewSet, basename="admin-user")
@@ -8,4 +10,8 @@ router.register(
     "access-requests", views.AdminAccessRequestViewSet, basename="admin-access-request"
 )
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("activity/", ActivityLogView.as_view(), name="activity"),
+    path("stats/", StatsView.as_view(), name="stats"),
+    *router.urls,
+]

@@ -33,6 +33,7 @@ from accounts.errors import (
     TokenNotValid,
 )
 from accounts.models import AccessRequest, AuthSession, User, normalize_email
+from core.audit import Action, record_activity
 from core.client_ip import client_ip
 from core.errors import ApiError
 from core.files import file_remove_now, file_store, files_delete_on_commit
@@ -62,10 +63,10 @@ def _password_checked(*, password: str, user: User, field: str = "password") -> 
     return password
 
 
-def user_set_role(*, user: User, role: str) -> User:
+def user_set_role(*, user: User, role: str, actor: User | None = None) -> User:
     """Sets the role and keeps is_staff, is_superuser and the admins group in step."""
     is_admin = role == User.Role.ADMIN
-    user.role = role
+    previous, user.role = user.role, role
     user.is_staff = user.is_superuser = is_admin
     user.save(update_fields=["role", "is_staff", "is_superuser"])
     group, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
@@ -73,6 +74,13 @@ def user_set_role(*, user: User, role: str) -> User:
         user.groups.add(group)
     else:
         user.groups.remove(group)
+    if previous != role:
+        record_activity(
+            action=Action.ROLE_CHANGED,
+            actor=actor,
+            target=user,
+            metadata={"from": previous, "to": role},
+        )
     return user
 
 
@@ -128,7 +136,7 @@ def user_update(
     if new_status != user.status:
         _user_change_status(user=user, status=new_status, changed_by=updated_by)
     if new_role != user.role:
-        user_set_role(user=user, role=new_role)
+        user_set_role(user=user, role=new_role, actor=updated_by)
     return user
 
 
@@ -143,13 +151,20 @@ def _user_change_status(*, user: User, status: str, changed_by: User | None) -> 
     elif pending and status == User.Status.REJECTED:
         access_request_reject(access_request=pending, decided_by=changed_by)
     else:
-        user_set_status(user=user, status=status)
+        user_set_status(user=user, status=status, actor=changed_by)
     user.status = status
 
 
-def user_set_status(*, user: User, status: str) -> User:
-    user.status = status
+def user_set_status(*, user: User, status: str, actor: User | None = None) -> User:
+    previous, user.status = user.status, status
     user.save(update_fields=["status"])
+    if previous != status:
+        record_activity(
+            action=Action.STATUS_CHANGED,
+            actor=actor,
+            target=user,
+            metadata={"from": previous, "to": status},
+        )
     if status != User.Status.APPROVED:
         sessions_end_all(user=user, reason=f"user_{status}")
     return user
@@ -179,24 +194,43 @@ def user_update_profile(*, user: User, **fields: Any) -> User:
 
 def user_authenticate(*, email: str, password: str) -> User | None:
     """The user whose password matches, or None; as slow for unknown emails."""
-    user = User.objects.filter(email=normalize_email(email)).first()
+    email = normalize_email(email)
+    user = User.objects.filter(email=email).first()
     if user is None or not user.has_usable_password():
         make_password(_TIMING_DUMMY_PASSWORD)
+        sign_in_failed(method="password", reason="invalid_credentials", email=email)
         return None
     if not user.check_password(password):
+        sign_in_failed(
+            method="password", reason="invalid_credentials", email=email, user=user
+        )
         return None
     return user
 
 
-def user_ensure_can_sign_in(*, user: User) -> None:
-    """Raises the contract's 403 for a user that may not get tokens."""
+def sign_in_failed(
+    *, method: str, reason: str, email: str = "", user: User | None = None
+) -> None:
+    record_activity(
+        action=Action.SIGN_IN_FAILED,
+        actor=user,
+        target=user,
+        metadata={"method": method, "reason": reason, "email": email},
+    )
+
+
+def user_sign_in(*, user: User, request: HttpRequest, method: str) -> dict[str, str]:
+    """Tokens for an approved user on a new session; the contract's 403 otherwise."""
     errors = {
         User.Status.PENDING: ApprovalPending,
         User.Status.REJECTED: AccessRejected,
         User.Status.DISABLED: AccountDisabled,
     }
     if user.status in errors:
-        raise errors[user.status]()
+        error = errors[user.status]()
+        sign_in_failed(method=method, reason=error.code, email=user.email, user=user)
+        raise error
+    return session_start(user=user, request=request, method=method)
 
 
 def user_make_first_admin_if_listed(*, user: User) -> User:
@@ -250,6 +284,12 @@ def user_register(
     except IntegrityError:
         raise EmailTaken() from None
     address = EmailAddress.objects.create(user=user, email=email, primary=True)
+    record_activity(
+        action=Action.SIGNED_UP,
+        actor=user,
+        target=user,
+        metadata={"method": "password", "status": user.status},
+    )
     if user.status == User.Status.PENDING:
         access_request_open(user=user, reason=reason)
     transaction.on_commit(lambda: address.send_confirmation(request, signup=True))
@@ -270,6 +310,7 @@ def user_request_access(*, email: str, full_name: str = "", reason: str = "") ->
         user.status = User.Status.PENDING
         user.save(update_fields=["status"])
     access_request_open(user=user, reason=reason)
+    record_activity(action=Action.ACCESS_REQUESTED, target=user)
 
 
 def user_change_password(
@@ -285,6 +326,7 @@ def user_change_password(
         sessions_end_all(
             user=user, reason="password_changed", except_id=keep_session_id
         )
+        record_activity(action=Action.PASSWORD_CHANGED, actor=user, target=user)
 
 
 def user_reset_password(*, user: User, new_password: str) -> None:
@@ -294,6 +336,7 @@ def user_reset_password(*, user: User, new_password: str) -> None:
     with transaction.atomic():
         user.save(update_fields=["password"])
         sessions_end_all(user=user, reason="password_reset")
+        record_activity(action=Action.PASSWORD_RESET, actor=user, target=user)
         # The reset link was mailed to this address, so the owner has proven it.
         EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
 
@@ -329,7 +372,15 @@ def user_delete(*, user: User, password: str | None) -> None:
         raise InvalidInput("password", ["The password is not correct."])
     _ensure_an_admin_remains(user=user, new_role=User.Role.USER, new_status=user.status)
     files_delete_on_commit(_stored_files_of(user))
+    # Recorded before the delete: the entry stays, its actor set to NULL with the row.
+    record_activity(action=Action.ACCOUNT_DELETED, actor=user, target=user)
     user.delete()
+
+
+@transaction.atomic
+def user_logout_all(*, user: User) -> None:
+    sessions_end_all(user=user, reason="logout_all")
+    record_activity(action=Action.LOGGED_OUT_ALL, actor=user, target=user)
 
 
 def _stored_files_of(user: User) -> list[str]:
@@ -390,6 +441,12 @@ def _user_create_from_google(*, email: str, claims: dict[str, Any]) -> User:
         email=email,
         status=_new_user_status(),
         auth_provider=User.AuthProvider.GOOGLE,
+    )
+    record_activity(
+        action=Action.SIGNED_UP,
+        actor=user,
+        target=user,
+        metadata={"method": "google", "status": user.status},
     )
     # Google has verified the address, so FIRST_ADMIN_EMAIL is approved just after;
     # a request would only notify the admins (this user included) of nothing.
@@ -456,9 +513,19 @@ def access_request_approve(
         access_request, AccessRequest.Status.APPROVED, decided_by=decided_by, note=note
     )
     user = access_request.user
-    user_set_status(user=user, status=User.Status.APPROVED)
+    user_set_status(user=user, status=User.Status.APPROVED, actor=decided_by)
     if role and role != user.role:
-        user_set_role(user=user, role=role)
+        user_set_role(user=user, role=role, actor=decided_by)
+    record_activity(
+        action=Action.ACCESS_APPROVED,
+        actor=decided_by,
+        target=user,
+        metadata={
+            "access_request": str(access_request.pk),
+            "note": note,
+            "role": user.role,
+        },
+    )
     transaction.on_commit(lambda: emails.access_decision_notify_user(access_request))
     return access_request
 
@@ -478,7 +545,13 @@ def access_request_reject(
     _decide(
         access_request, AccessRequest.Status.REJECTED, decided_by=decided_by, note=note
     )
-    user_set_status(user=user, status=User.Status.REJECTED)
+    user_set_status(user=user, status=User.Status.REJECTED, actor=decided_by)
+    record_activity(
+        action=Action.ACCESS_REJECTED,
+        actor=decided_by,
+        target=user,
+        metadata={"access_request": str(access_request.pk), "note": note},
+    )
     transaction.on_commit(lambda: emails.access_decision_notify_user(access_request))
     return access_request
 
@@ -507,7 +580,9 @@ def _token_pair(refresh: RefreshToken) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def session_start(*, user: User, request: HttpRequest) -> dict[str, str]:
+def session_start(
+    *, user: User, request: HttpRequest, method: str = "password"
+) -> dict[str, str]:
     """Signs the user in on a new device session and returns its token pair."""
     now = timezone.now()
     lifetime: timedelta = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
@@ -525,6 +600,12 @@ def session_start(*, user: User, request: HttpRequest) -> dict[str, str]:
     with transaction.atomic():
         session.save()
         User.objects.filter(pk=user.pk).update(last_login=now)
+        record_activity(
+            action=Action.SIGN_IN_SUCCEEDED,
+            actor=user,
+            target=user,
+            metadata={"method": method, "session": str(session.pk)},
+        )
     return _token_pair(refresh)
 
 

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts import serializers as s
 from accounts import services
-from accounts.errors import InvalidCredentials, InvalidInput
+from accounts.errors import AuthenticationFailed, InvalidCredentials, InvalidInput
 from accounts.google import google_id_token_verify
 from accounts.models import AccessRequest, AuthSession, User
 from accounts.permissions import IsAdmin
@@ -90,7 +90,7 @@ class LoginView(PublicAuthView):
         )
         if user is None:
             raise InvalidCredentials()
-        return _signed_in(user, request)
+        return _signed_in(user, request, method="password")
 
 
 class GoogleSignInView(PublicAuthView):
@@ -109,14 +109,17 @@ class GoogleSignInView(PublicAuthView):
     )
     def post(self, request: Request) -> Response:
         data = self.validated(s.GoogleSignInSerializer, request)
-        claims = google_id_token_verify(token=data["id_token"])
+        try:
+            claims = google_id_token_verify(token=data["id_token"])
+        except AuthenticationFailed as exc:
+            services.sign_in_failed(method="google", reason=exc.code)
+            raise
         user = services.user_sign_in_with_google(claims=claims)
-        return _signed_in(user, request)
+        return _signed_in(user, request, method="google")
 
 
-def _signed_in(user: User, request: Request) -> Response:
-    services.user_ensure_can_sign_in(user=user)
-    tokens = services.session_start(user=user, request=request._request)
+def _signed_in(user: User, request: Request, *, method: str) -> Response:
+    tokens = services.user_sign_in(user=user, request=request._request, method=method)
     user = User.objects.with_email_verified().get(pk=user.pk)
     return Response({**tokens, "user": s.user_to_json(user)})
 
@@ -166,7 +169,7 @@ class LogoutView(APIView):
 class LogoutAllView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT, 401: NOT_AUTHENTICATED})
     def post(self, request: Request) -> Response:
-        services.sessions_end_all(user=request.user, reason="logout_all")
+        services.user_logout_all(user=request.user)
         return Response(status=HTTPStatus.NO_CONTENT)
 
 

@@ -17,3 +17,52 @@ class FileDeletion(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class ActivityLog(models.Model):
+    """A security-relevant event; written in the transaction of the change it records."""
+
+    class Action(models.TextChoices):
+        SIGN_IN_SUCCEEDED = "sign_in.succeeded"
+        SIGN_IN_FAILED = "sign_in.failed"
+        SIGNED_UP = "user.signed_up"
+        ACCESS_REQUESTED = "access.requested"
+        ACCESS_APPROVED = "access.approved"
+        ACCESS_REJECTED = "access.rejected"
+        ROLE_CHANGED = "user.role_changed"
+        STATUS_CHANGED = "user.status_changed"
+        PASSWORD_CHANGED = "password.changed"  # noqa: S105 (an event name)
+        PASSWORD_RESET = "password.reset"  # noqa: S105 (an event name)
+        LOGGED_OUT_ALL = "sessions.logged_out_all"
+        ACCOUNT_DELETED = "user.deleted"
+        RESOURCE_CREATED = "resource.created"
+        RESOURCE_DELETED = "resource.deleted"
+        RESOURCE_SHARED = "resource.shared"
+        RESOURCE_UNSHARED = "resource.unshared"
+        MIGRATIONS_APPLIED = "migrations.applied"
+
+    actor = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,  # entries outlive their actor, anonymised
+        related_name="+",
+    )
+    action = models.CharField(max_length=40, choices=Action)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["action", "-created_at"]),
+            models.Index(fields=["actor", "-created_at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"

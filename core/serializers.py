@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.serializers import UserSummarySerializer
+from core.models import ActivityLog
+
 
 class ErrorSerializer(serializers.Serializer):
     """The JSON error body of every path under /api/ (see core.errors)."""
@@ -13,3 +16,35 @@ class ErrorSerializer(serializers.Serializer):
         required=False,
         help_text="Validation errors (400) by field; `non_field_errors` for the body.",
     )
+
+
+class ActivityLogSerializer(serializers.ModelSerializer):
+    actor = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ActivityLog
+        fields = [
+            "id",
+            "actor",
+            "action",
+            "target_type",
+            "target_id",
+            "ip",
+            "user_agent",
+            "metadata",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class SignupDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    count = serializers.IntegerField()
+
+
+class StatsSerializer(serializers.Serializer):
+    users_by_status = serializers.DictField(child=serializers.IntegerField())
+    users_by_role = serializers.DictField(child=serializers.IntegerField())
+    signups_last_30_days = SignupDaySerializer(many=True)
+    resources_total = serializers.IntegerField()
+    storage_bytes = serializers.IntegerField()

@@ -3,16 +3,24 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.views.static import serve as static_serve
+from django_filters.rest_framework import ChoiceFilter, FilterSet, UUIDFilter
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdmin
 from core import health
+from core.models import ActivityLog
+from core.schema import NOT_AUTHENTICATED, PERMISSION_DENIED
+from core.serializers import ActivityLogSerializer, StatsSerializer
+from core.stats import admin_stats
 
 HealthSerializer = inline_serializer(
     "Health",
@@ -65,3 +73,37 @@ def serve_asset(request: HttpRequest, path: str) -> HttpResponse:
     if content_type not in INLINE_SAFE_TYPES:
         response["Content-Disposition"] = "attachment"
     return response
+
+
+class ActivityLogFilter(FilterSet):
+    user = UUIDFilter(method="filter_user", label="Entries by or about this user id")
+    action = ChoiceFilter(choices=ActivityLog.Action.choices)
+
+    class Meta:
+        model = ActivityLog
+        fields = ["user", "action"]
+
+    def filter_user(self, queryset, name, value):
+        about = Q(target_type="user", target_id=str(value))
+        return queryset.filter(Q(actor_id=value) | about)
+
+
+class ActivityLogView(ListAPIView):
+    """The audit trail, newest first (admins only)."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = ActivityLogSerializer
+    filterset_class = ActivityLogFilter
+    search_fields: list[str] = []
+    ordering_fields = ["created_at"]
+    queryset = ActivityLog.objects.select_related("actor")
+
+
+class StatsView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        responses={200: StatsSerializer, 401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
+    )
+    def get(self, request: Request) -> Response:
+        return Response(admin_stats())

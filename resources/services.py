@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import User
+from core.audit import Action, record_activity
 from core.files import file_remove_now, file_store, files_delete_on_commit
 from core.uploads import checksum_of, validate_upload
 from resources.models import Resource, ResourceFile
@@ -20,9 +21,12 @@ SHARE_TOKEN_BYTES = 32  # 256 bits; a UUID4 would carry only 122
 def resource_create(
     *, owner: User, title: str, description: str = "", data: Any = None
 ) -> Resource:
-    return Resource.objects.create(
-        owner=owner, title=title, description=description, data=data or {}
-    )
+    with transaction.atomic():
+        resource = Resource.objects.create(
+            owner=owner, title=title, description=description, data=data or {}
+        )
+        record_activity(action=Action.RESOURCE_CREATED, actor=owner, target=resource)
+    return resource
 
 
 def resource_update(*, resource: Resource, **fields: Any) -> Resource:
@@ -37,9 +41,15 @@ def resource_update(*, resource: Resource, **fields: Any) -> Resource:
 
 
 @transaction.atomic
-def resource_delete(*, resource: Resource) -> None:
+def resource_delete(*, resource: Resource, actor: User) -> None:
     """Deletes the resource; its stored files are removed once this commits."""
     paths = list(resource.files.values_list("file", flat=True))
+    record_activity(
+        action=Action.RESOURCE_DELETED,
+        actor=actor,
+        target=resource,
+        metadata={"title": resource.title, "files": len(paths)},
+    )
     resource.delete()
     files_delete_on_commit(paths)
 
@@ -79,20 +89,28 @@ def resource_file_delete(*, resource_file: ResourceFile) -> None:
     files_delete_on_commit([path])
 
 
-def resource_share(*, resource: Resource) -> str:
+@transaction.atomic
+def resource_share(*, resource: Resource, actor: User) -> str:
     """Returns the resource's share token, creating one the first time."""
     if not resource.share_token:
         token = secrets.token_urlsafe(SHARE_TOKEN_BYTES)
         # Only set if still unset, so two concurrent shares agree on one token.
-        Resource.objects.filter(pk=resource.pk, share_token__isnull=True).update(
-            share_token=token
-        )
+        created = Resource.objects.filter(
+            pk=resource.pk, share_token__isnull=True
+        ).update(share_token=token)
+        if created:
+            record_activity(action=Action.RESOURCE_SHARED, actor=actor, target=resource)
         resource.refresh_from_db(fields=["share_token"])
     return resource.share_token
 
 
-def resource_unshare(*, resource: Resource) -> None:
-    Resource.objects.filter(pk=resource.pk).update(share_token=None)
+@transaction.atomic
+def resource_unshare(*, resource: Resource, actor: User) -> None:
+    revoked = Resource.objects.filter(pk=resource.pk, share_token__isnull=False).update(
+        share_token=None
+    )
+    if revoked:
+        record_activity(action=Action.RESOURCE_UNSHARED, actor=actor, target=resource)
     resource.share_token = None
 
 

@@ -54,7 +54,7 @@ class ResourceViewSet(viewsets.ModelViewSet):
         )
 
     def perform_destroy(self, instance: Resource) -> None:
-        services.resource_delete(resource=instance)
+        services.resource_delete(resource=instance, actor=self.request.user)
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
@@ -92,14 +92,14 @@ class ResourceViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={201: ShareSerializer})
     @action(detail=True, methods=["post"])
     def share(self, request: Request, pk: str | None = None) -> Response:
-        token = services.resource_share(resource=self.get_object())
+        token = services.resource_share(resource=self.get_object(), actor=request.user)
         body = {"share_url": share_url_for(request, token), "token": token}
         return Response(body, status=HTTPStatus.CREATED)
 
     @extend_schema(request=None, responses={204: NO_CONTENT})
     @share.mapping.delete
     def unshare(self, request: Request, pk: str | None = None) -> Response:
-        services.resource_unshare(resource=self.get_object())
+        services.resource_unshare(resource=self.get_object(), actor=request.user)
         return Response(status=HTTPStatus.NO_CONTENT)
 
     @extend_schema(request=None, responses={200: ResourceSerializer})

@@ -12,3 +12,11 @@ register = template.Library()
 def google_login_configured(context: template.Context) -> bool:
     """Whether a Google app is configured (in settings or the database) right now."""
     return bool(get_adapter().list_apps(context.get("request"), provider="google"))
+
+
+@register.simple_tag
+def approval_console_stats() -> dict:
+    """The admin dashboard's figures (the same as GET /api/v1/admin/stats/)."""
+    from core.stats import admin_stats
+
+    return admin_stats()
