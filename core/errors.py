@@ -117,3 +117,9 @@ class UnsupportedFileType(ApiError):
     status_code = 415
     default_code = "unsupported_file_type"
     default_detail = "This kind of file is not accepted."
+
+
+class PreconditionFailed(ApiError):
+    status_code = 412
+    default_code = "precondition_failed"
+    default_detail = "The resource changed since it was read; fetch it again and retry."

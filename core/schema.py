@@ -28,3 +28,7 @@ FILE_TOO_LARGE = error("`file_too_large`: over `MAX_UPLOAD_SIZE` (10 MB by defau
 UNSUPPORTED_FILE_TYPE = error(
     "`unsupported_file_type`: the file's bytes are not an accepted type, whatever its name."
 )
+PRECONDITION_FAILED = error(
+    "`precondition_failed`: `If-Match` names none of the current `ETag`s; GET again "
+    "and retry."
+)

@@ -5,17 +5,41 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 
-def send_json(method: str, url: str, body: dict, *, bearer: str | None = None) -> int:
-    headers = {"Content-Type": "application/json"}
+def send_json(
+    method: str,
+    url: str,
+    body: dict,
+    *,
+    bearer: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> int:
+    status, _ = exchange_json(method, url, body, bearer=bearer, headers=headers)
+    return status
+
+
+def exchange_json(
+    method: str,
+    url: str,
+    body: dict | None = None,
+    *,
+    bearer: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    """Sends JSON, returns the status and the decoded JSON answer (None if empty)."""
+    headers = {"Content-Type": "application/json", **(headers or {})}
     if bearer:
         headers["Authorization"] = f"Bearer {bearer}"
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers=headers, method=method
-    )
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status
+            return response.status, _decoded(response.read())
     except urllib.error.HTTPError as error:
-        return error.code
+        return error.code, _decoded(error.read())
+
+
+def _decoded(raw: bytes) -> Any:
+    return json.loads(raw) if raw else None

@@ -1,0 +1,185 @@
+"""Local servers for the cloud storage tests, and fixtures that point the env at them.
+
+Each server runs in a thread on 127.0.0.1 for the whole session; each test gets a
+clean bucket (or a wiped stand-in) and an environment naming only that server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import uuid
+
+import boto3
+import pytest
+from django.core.files.storage import Storage, default_storage
+
+from config.storage import default_storage_config
+from core.tests.fake_cloudinary import FakeCloudinary, FakeCloudinaryServer
+
+STORAGE_VARIABLES = [
+    "USE_CLOUD_STORAGE",
+    "CLOUD_STORAGE_PROVIDER",
+    "CLOUD_STORAGE_BUCKET",
+    "CLOUD_STORAGE_ACCESS_KEY",
+    "CLOUD_STORAGE_SECRET_KEY",
+    "CLOUD_STORAGE_ENDPOINT_URL",
+    "CLOUD_STORAGE_REGION",
+    "CLOUD_STORAGE_CUSTOM_DOMAIN",
+    "CLOUD_STORAGE_ADDRESSING_STYLE",
+    "CLOUD_STORAGE_QUERYSTRING_AUTH",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "STORAGE_EMULATOR_HOST",
+    "CLOUDINARY_URL",
+    "CLOUDINARY_CLOUD_NAME",
+    "CLOUDINARY_API_KEY",
+    "CLOUDINARY_API_SECRET",
+    "CLOUDINARY_UPLOAD_PREFIX",
+    "CLOUDINARY_SECURE_DISTRIBUTION",
+    "CLOUDINARY_PRIVATE_CDN",
+]
+
+S3_KEY, S3_SECRET, S3_REGION = "test-access-key", "test-secret-key", "us-east-1"
+
+
+def _unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def dead_endpoint() -> str:
+    """An address on 127.0.0.1 that nothing listens on, so connections are refused."""
+    return f"http://127.0.0.1:{_unused_port()}"
+
+
+@pytest.fixture
+def clean_storage_env(monkeypatch):
+    for name in STORAGE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def storage_from_env(settings):
+    """Builds STORAGES["default"] from the environment, as settings.py does."""
+
+    def apply() -> Storage:
+        settings.STORAGES = {**settings.STORAGES, "default": default_storage_config()}
+        return default_storage  # Django rebuilds it when STORAGES changes
+
+    return apply
+
+
+# --- S3: moto's server mode -----------------------------------------------------
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(clean_storage_env, moto_endpoint) -> str:
+    """A new bucket, readable by anyone as the public-URL setup needs; returns its name."""
+    bucket = f"gatehouse-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name=S3_REGION,
+    )
+    client.create_bucket(Bucket=bucket)
+    public_read = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read))
+    for name, value in {
+        "USE_CLOUD_STORAGE": "true",
+        "CLOUD_STORAGE_PROVIDER": "s3",
+        "CLOUD_STORAGE_BUCKET": bucket,
+        "CLOUD_STORAGE_ACCESS_KEY": S3_KEY,
+        "CLOUD_STORAGE_SECRET_KEY": S3_SECRET,
+        "CLOUD_STORAGE_ENDPOINT_URL": moto_endpoint,
+        "CLOUD_STORAGE_REGION": S3_REGION,
+    }.items():
+        clean_storage_env.setenv(name, value)
+    return bucket
+
+
+# --- GCS: gcp-storage-emulator --------------------------------------------------
+GCS_BUCKET = "gatehouse-test"
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator():
+    from gcp_storage_emulator.server import create_server
+
+    port = _unused_port()
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=GCS_BUCKET)
+    server.start()
+    yield server, f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def gcs_env(clean_storage_env, gcs_emulator) -> str:
+    """An emptied bucket; the client library finds the emulator through its own variable."""
+    server, endpoint = gcs_emulator
+    server.wipe(keep_buckets=True)
+    for name, value in {
+        "USE_CLOUD_STORAGE": "true",
+        "CLOUD_STORAGE_PROVIDER": "gcs",
+        "CLOUD_STORAGE_BUCKET": GCS_BUCKET,
+        "STORAGE_EMULATOR_HOST": endpoint,
+    }.items():
+        clean_storage_env.setenv(name, value)
+    return GCS_BUCKET
+
+
+# --- Cloudinary: the stand-in in fake_cloudinary.py -----------------------------
+@pytest.fixture(scope="session")
+def cloudinary_server(tmp_path_factory):
+    fake = FakeCloudinary(
+        cloud_name="gatehouse-test", api_key="123456789", api_secret="test-api-secret"
+    )
+    server = FakeCloudinaryServer(fake, tmp_path_factory.mktemp("cloudinary"))
+    server.start()
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def cloudinary_env(clean_storage_env, cloudinary_server) -> FakeCloudinary:
+    """The wiped stand-in; its delivery certificate is trusted for this test."""
+    fake = cloudinary_server
+    fake.assets.clear()
+    fake.received.clear()
+    fake.page_size = 500
+    for name, value in {
+        "USE_CLOUD_STORAGE": "true",
+        "CLOUD_STORAGE_PROVIDER": "cloudinary",
+        "CLOUDINARY_URL": fake.cloudinary_url(),
+        "REQUESTS_CA_BUNDLE": str(fake.certificate),
+    }.items():
+        clean_storage_env.setenv(name, value)
+    return fake

@@ -1,0 +1,274 @@
+"""The environment picks the default storage; a missing setting fails with one line."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from config.storage import CLOUDINARY, FILESYSTEM, GCS, S3, default_storage_config
+
+pytest_plugins = ["core.tests.storage_servers"]
+
+
+def given_env(monkeypatch, **values: str) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_local_disk_is_the_default(clean_storage_env):
+    config = default_storage_config()
+
+    assert config == {"BACKEND": FILESYSTEM}
+
+
+def test_local_disk_when_cloud_storage_is_off_even_with_a_provider(clean_storage_env):
+    given_env(clean_storage_env, USE_CLOUD_STORAGE="false", CLOUD_STORAGE_PROVIDER="s3")
+
+    config = default_storage_config()
+
+    assert config["BACKEND"] == FILESYSTEM
+
+
+def test_s3_reads_bucket_keys_endpoint_region_and_domain(clean_storage_env):
+    given_env(
+        clean_storage_env,
+        USE_CLOUD_STORAGE="true",
+        CLOUD_STORAGE_PROVIDER="S3",
+        CLOUD_STORAGE_BUCKET="files",
+        CLOUD_STORAGE_ACCESS_KEY="key",
+        CLOUD_STORAGE_SECRET_KEY="secret",
+        CLOUD_STORAGE_ENDPOINT_URL="https://account.r2.cloudflarestorage.com",
+        CLOUD_STORAGE_REGION="auto",
+        CLOUD_STORAGE_CUSTOM_DOMAIN="files.example.com",
+    )
+
+    config = default_storage_config()
+
+    assert config == {
+        "BACKEND": S3,
+        "OPTIONS": {
+            "bucket_name": "files",
+            "access_key": "key",
+            "secret_key": "secret",
+            "endpoint_url": "https://account.r2.cloudflarestorage.com",
+            "region_name": "auto",
+            "custom_domain": "files.example.com",
+            "addressing_style": None,
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+
+
+def test_s3_falls_back_to_the_aws_key_variables(clean_storage_env):
+    given_env(
+        clean_storage_env,
+        USE_CLOUD_STORAGE="true",
+        CLOUD_STORAGE_PROVIDER="s3",
+        CLOUD_STORAGE_BUCKET="files",
+        AWS_ACCESS_KEY_ID="aws-key",
+        AWS_SECRET_ACCESS_KEY="aws-secret",
+    )
+
+    options = default_storage_config()["OPTIONS"]
+
+    assert (options["access_key"], options["secret_key"]) == ("aws-key", "aws-secret")
+    assert options["endpoint_url"] is None
+
+
+def test_s3_signed_urls_when_querystring_auth_is_on(clean_storage_env):
+    given_env(
+        clean_storage_env,
+        USE_CLOUD_STORAGE="true",
+        CLOUD_STORAGE_PROVIDER="s3",
+        CLOUD_STORAGE_BUCKET="files",
+        CLOUD_STORAGE_ACCESS_KEY="key",
+        CLOUD_STORAGE_SECRET_KEY="secret",
+        CLOUD_STORAGE_QUERYSTRING_AUTH="true",
+        CLOUD_STORAGE_ADDRESSING_STYLE="path",
+    )
+
+    options = default_storage_config()["OPTIONS"]
+
+    assert options["querystring_auth"] is True
+    assert options["addressing_style"] == "path"
+
+
+def test_gcs_reads_bucket_and_custom_domain(clean_storage_env):
+    given_env(
+        clean_storage_env,
+        USE_CLOUD_STORAGE="true",
+        CLOUD_STORAGE_PROVIDER="gcs",
+        CLOUD_STORAGE_BUCKET="files",
+        CLOUD_STORAGE_CUSTOM_DOMAIN="files.example.com",
+    )
+
+    config = default_storage_config()
+
+    assert config == {
+        "BACKEND": GCS,
+        "OPTIONS": {
+            "bucket_name": "files",
+            "custom_endpoint": "https://files.example.com",
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+
+
+def test_cloudinary_reads_cloudinary_url(clean_storage_env):
+    given_env(
+        clean_storage_env,
+        USE_CLOUD_STORAGE="true",
+        CLOUD_STORAGE_PROVIDER="cloudinary",
+        CLOUDINARY_URL="cloudinary://1234:abcd@my-cloud",
+    )
+
+    config = default_storage_config()
+
+    assert config == {
+        "BACKEND": CLOUDINARY,
+        "OPTIONS": {"cloud_name": "my-cloud", "api_key": "1234", "api_secret": "abcd"},
+    }
+
+
+def test_cloudinary_url_path_names_a_private_cdn(clean_storage_env):
+    given_env(
+        clean_storage_env,
+        USE_CLOUD_STORAGE="true",
+        CLOUD_STORAGE_PROVIDER="cloudinary",
+        CLOUDINARY_URL="cloudinary://1234:abcd@my-cloud/media.example.com",
+    )
+
+    options = default_storage_config()["OPTIONS"]
+
+    assert options["private_cdn"] is True
+    assert options["secure_distribution"] == "media.example.com"
+
+
+def test_cloudinary_reads_separate_variables(clean_storage_env):
+    given_env(
+        clean_storage_env,
+        USE_CLOUD_STORAGE="true",
+        CLOUD_STORAGE_PROVIDER="cloudinary",
+        CLOUDINARY_CLOUD_NAME="my-cloud",
+        CLOUDINARY_API_KEY="1234",
+        CLOUDINARY_API_SECRET="abcd",
+        CLOUDINARY_UPLOAD_PREFIX="https://api-eu.cloudinary.com",
+    )
+
+    options = default_storage_config()["OPTIONS"]
+
+    assert options == {
+        "cloud_name": "my-cloud",
+        "api_key": "1234",
+        "api_secret": "abcd",
+        "upload_prefix": "https://api-eu.cloudinary.com",
+    }
+
+
+S3_BASE = {
+    "USE_CLOUD_STORAGE": "true",
+    "CLOUD_STORAGE_PROVIDER": "s3",
+    "CLOUD_STORAGE_BUCKET": "files",
+    "CLOUD_STORAGE_ACCESS_KEY": "key",
+    "CLOUD_STORAGE_SECRET_KEY": "secret",
+}
+GCS_BASE = {
+    "USE_CLOUD_STORAGE": "true",
+    "CLOUD_STORAGE_PROVIDER": "gcs",
+    "CLOUD_STORAGE_BUCKET": "files",
+}
+CLOUDINARY_BASE = {"USE_CLOUD_STORAGE": "true", "CLOUD_STORAGE_PROVIDER": "cloudinary"}
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"USE_CLOUD_STORAGE": "true"}, "CLOUD_STORAGE_PROVIDER"),
+        ({**S3_BASE, "CLOUD_STORAGE_PROVIDER": "azure"}, "'azure'"),
+        ({**S3_BASE, "CLOUD_STORAGE_BUCKET": ""}, "CLOUD_STORAGE_BUCKET"),
+        ({**S3_BASE, "CLOUD_STORAGE_ACCESS_KEY": ""}, "CLOUD_STORAGE_ACCESS_KEY"),
+        ({**S3_BASE, "CLOUD_STORAGE_SECRET_KEY": ""}, "AWS_SECRET_ACCESS_KEY"),
+        ({**S3_BASE, "CLOUD_STORAGE_ENDPOINT_URL": "minio:9000"}, "ENDPOINT_URL"),
+        ({**S3_BASE, "CLOUD_STORAGE_ADDRESSING_STYLE": "dns"}, "ADDRESSING_STYLE"),
+        (
+            {**S3_BASE, "CLOUD_STORAGE_CUSTOM_DOMAIN": "https://cdn.example.com"},
+            "CLOUD_STORAGE_CUSTOM_DOMAIN",
+        ),
+        ({**GCS_BASE, "CLOUD_STORAGE_BUCKET": ""}, "CLOUD_STORAGE_BUCKET"),
+        (
+            {**GCS_BASE, "CLOUD_STORAGE_ENDPOINT_URL": "http://127.0.0.1:9023"},
+            "STORAGE_EMULATOR_HOST",
+        ),
+        (
+            {**GCS_BASE, "GOOGLE_APPLICATION_CREDENTIALS": "/nowhere/key.json"},
+            "GOOGLE_APPLICATION_CREDENTIALS",
+        ),
+        (CLOUDINARY_BASE, "CLOUDINARY_CLOUD_NAME"),
+        (
+            {
+                **CLOUDINARY_BASE,
+                "CLOUDINARY_CLOUD_NAME": "c",
+                "CLOUDINARY_API_KEY": "k",
+            },
+            "CLOUDINARY_API_SECRET",
+        ),
+        ({**CLOUDINARY_BASE, "CLOUDINARY_URL": "https://k:s@c"}, "CLOUDINARY_URL"),
+        (
+            {**CLOUDINARY_BASE, "CLOUDINARY_URL": "cloudinary://k:s@c?secure=false"},
+            "secure",
+        ),
+    ],
+    ids=[
+        "no-provider",
+        "unknown-provider",
+        "s3-no-bucket",
+        "s3-no-key",
+        "s3-no-secret",
+        "s3-endpoint-without-scheme",
+        "s3-bad-addressing-style",
+        "custom-domain-with-scheme",
+        "gcs-no-bucket",
+        "gcs-endpoint-variable",
+        "gcs-credentials-file-missing",
+        "cloudinary-nothing",
+        "cloudinary-no-secret",
+        "cloudinary-url-wrong-scheme",
+        "cloudinary-url-unknown-option",
+    ],
+)
+def test_incomplete_cloud_settings_refuse_with_one_line_naming_the_variable(
+    clean_storage_env, env, named
+):
+    given_env(clean_storage_env, **env)
+
+    with pytest.raises(SystemExit) as refused:
+        default_storage_config()
+
+    message = str(refused.value)
+    assert message.startswith("Gatehouse refuses to start:")
+    assert named in message
+    assert "\n" not in message
+
+
+def test_settings_refuse_to_start_when_cloud_storage_is_incomplete(clean_storage_env):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(settings.BASE_DIR),
+        env={**env, "USE_CLOUD_STORAGE": "true", "CLOUD_STORAGE_PROVIDER": "s3"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Gatehouse refuses to start: CLOUD_STORAGE_BUCKET is not set; "
+        "CLOUD_STORAGE_PROVIDER=s3 needs it."
+    ]

@@ -1,0 +1,107 @@
+"""The S3 backend, configured from the environment, against moto's server on 127.0.0.1."""
+
+from http import HTTPStatus
+
+import pytest
+import requests
+from django.core.files.base import ContentFile, File
+
+pytest_plugins = ["core.tests.storage_servers"]
+
+
+def test_saved_content_keeps_its_name_and_bytes(s3_env, storage_from_env):
+    storage = storage_from_env()
+
+    name = storage.save("resources/owner/report.pdf", ContentFile(b"%PDF-1.7 body"))
+
+    assert name == "resources/owner/report.pdf"
+    with storage.open(name) as stored:
+        assert stored.read() == b"%PDF-1.7 body"
+
+
+def test_saved_file_object_is_stored_whole(s3_env, storage_from_env, tmp_path):
+    storage = storage_from_env()
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"line\n" * 50_000)
+
+    with path.open("rb") as handle:
+        name = storage.save("resources/owner/notes.txt", File(handle))
+
+    assert storage.size(name) == 250_000
+
+
+def test_saving_under_a_taken_name_keeps_both_files(s3_env, storage_from_env):
+    storage = storage_from_env()
+    first = storage.save("resources/owner/a.txt", ContentFile(b"first"))
+
+    second = storage.save("resources/owner/a.txt", ContentFile(b"second"))
+
+    assert second != first
+    assert storage.open(first).read() == b"first"
+
+
+def test_url_is_absolute_and_serves_the_bytes(s3_env, storage_from_env):
+    storage = storage_from_env()
+    name = storage.save("resources/owner/pic.png", ContentFile(b"\x89PNG bytes"))
+
+    url = storage.url(name)
+
+    assert url.startswith("http://127.0.0.1:")
+    assert "?" not in url  # public URL, no signature
+    assert requests.get(url, timeout=10).content == b"\x89PNG bytes"
+
+
+def test_exists_and_size_follow_the_stored_object(s3_env, storage_from_env):
+    storage = storage_from_env()
+    name = storage.save("resources/owner/a.txt", ContentFile(b"12345"))
+
+    assert storage.exists(name)
+    assert storage.size(name) == 5
+    assert not storage.exists("resources/owner/missing.txt")
+
+
+def test_listdir_shows_folders_and_files(s3_env, storage_from_env):
+    storage = storage_from_env()
+    storage.save("resources/one/a.txt", ContentFile(b"a"))
+    storage.save("resources/two/b.txt", ContentFile(b"b"))
+    storage.save("resources/c.txt", ContentFile(b"c"))
+
+    folders, files = storage.listdir("resources")
+
+    assert sorted(folders) == ["one", "two"]
+    assert files == ["c.txt"]
+
+
+def test_delete_removes_the_object(s3_env, storage_from_env):
+    storage = storage_from_env()
+    name = storage.save("resources/owner/a.txt", ContentFile(b"a"))
+
+    storage.delete(name)
+
+    assert not storage.exists(name)
+    assert storage.listdir("resources/owner") == ([], [])
+
+
+@pytest.mark.django_db
+def test_health_reports_s3_storage_ok_when_the_server_answers(
+    s3_env, storage_from_env, api_client
+):
+    storage_from_env()
+
+    response = api_client.get("/health")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["storage"] == "ok"
+
+
+@pytest.mark.django_db
+def test_health_answers_503_when_s3_is_unreachable(
+    s3_env, storage_from_env, api_client, dead_endpoint, monkeypatch
+):
+    monkeypatch.setenv("CLOUD_STORAGE_ENDPOINT_URL", dead_endpoint)
+    storage_from_env()
+
+    response = api_client.get("/health")
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["storage"] == "unreachable"
