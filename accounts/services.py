@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import emails
+from accounts import tasks
 from accounts.errors import (
     AccessRejected,
     AccountDisabled,
@@ -488,8 +488,9 @@ def access_request_open(*, user: User, reason: str) -> AccessRequest:
     access_request = pending.first()
     if access_request is None:
         access_request = AccessRequest.objects.create(user=user, reason=reason)
+        request_id = str(access_request.pk)
         transaction.on_commit(
-            lambda: emails.access_request_notify_admins(access_request)
+            lambda: tasks.email_admins_about_request.enqueue(request_id)
         )
     elif reason and reason != access_request.reason:
         access_request.reason = reason
@@ -526,7 +527,7 @@ def access_request_approve(
             "role": user.role,
         },
     )
-    transaction.on_commit(lambda: emails.access_decision_notify_user(access_request))
+    _email_decision_on_commit(access_request)
     return access_request
 
 
@@ -552,8 +553,13 @@ def access_request_reject(
         target=user,
         metadata={"access_request": str(access_request.pk), "note": note},
     )
-    transaction.on_commit(lambda: emails.access_decision_notify_user(access_request))
+    _email_decision_on_commit(access_request)
     return access_request
+
+
+def _email_decision_on_commit(access_request: AccessRequest) -> None:
+    request_id = str(access_request.pk)
+    transaction.on_commit(lambda: tasks.email_user_about_decision.enqueue(request_id))
 
 
 def _decide(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from allauth.account.forms import ResetPasswordForm, default_token_generator
+from allauth.account.forms import default_token_generator
 from allauth.account.utils import url_str_to_user_pk
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import serializers as s
-from accounts import services
+from accounts import services, tasks
 from accounts.errors import AuthenticationFailed, InvalidCredentials, InvalidInput
 from accounts.google import google_id_token_verify
 from accounts.models import AccessRequest, AuthSession, User
@@ -296,9 +296,8 @@ class PasswordResetView(PublicAuthView):
     )
     def post(self, request: Request) -> Response:
         data = self.validated(s.PasswordResetSerializer, request)
-        form = ResetPasswordForm(data={"email": data["email"]})
-        if form.is_valid():
-            form.save(request._request)
+        # In the background: the answer takes as long whether or not the email exists.
+        tasks.email_password_reset.enqueue(data["email"])
         return Response({"detail": ACCEPTED_DETAIL}, status=HTTPStatus.ACCEPTED)
 
 

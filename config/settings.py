@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
+    "django_tasks",
+    "django_tasks_db",
     "core",
     "accounts",
     "resources",
@@ -306,6 +308,21 @@ ALLOWED_UPLOAD_TYPES = env_list(
     ],
 )
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
+
+# --- Background tasks (django-tasks, the API Django 6 adopted) --------------------
+# "immediate" runs a task inside the request that enqueued it (tests, local runs);
+# "database" queues it for `python manage.py db_worker` (production).
+TASKS_BACKEND = env_str("TASKS_BACKEND", "database" if IS_PRODUCTION else "immediate")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+        }[TASKS_BACKEND]
+    }
+}
+TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", default=5)
+TASK_RETRY_BACKOFF_SECONDS = env_int("TASK_RETRY_BACKOFF_SECONDS", default=30)
 
 # --- Email ----------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 
 from core.models import FileDeletion
+from core.tasks import run_file_deletions
 from core.uploads import DetectedType
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def files_delete_on_commit(paths: Iterable[str]) -> None:
     )
     if deletions:
         ids = [deletion.pk for deletion in deletions]
-        transaction.on_commit(lambda: file_deletions_run(ids=ids))
+        transaction.on_commit(lambda: run_file_deletions.enqueue(ids=ids))
 
 
 def file_deletions_run(*, ids: list[int] | None = None) -> tuple[int, int]:

@@ -48,3 +48,22 @@ class StatsSerializer(serializers.Serializer):
     signups_last_30_days = SignupDaySerializer(many=True)
     resources_total = serializers.IntegerField()
     storage_bytes = serializers.IntegerField()
+
+
+class MigrationStatusSerializer(serializers.Serializer):
+    applied = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='Applied migrations as "app_label.migration_name", in plan order.',
+    )
+    pending = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Migrations not applied yet, in the order they would run.",
+    )
+
+
+class MigrationsAppliedSerializer(serializers.Serializer):
+    applied_now = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The migrations this call applied, in order; empty when none was "
+        "pending (or a concurrent call applied them).",
+    )

@@ -17,9 +17,15 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from core import health
+from core.migrations_service import migrations_apply, migrations_status
 from core.models import ActivityLog
 from core.schema import NOT_AUTHENTICATED, PERMISSION_DENIED
-from core.serializers import ActivityLogSerializer, StatsSerializer
+from core.serializers import (
+    ActivityLogSerializer,
+    MigrationsAppliedSerializer,
+    MigrationStatusSerializer,
+    StatsSerializer,
+)
 from core.stats import admin_stats
 
 HealthSerializer = inline_serializer(
@@ -51,6 +57,36 @@ class HealthView(APIView):
             HTTPStatus.OK if body["status"] == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
         )
         return Response(body, status=status)
+
+
+class MigrationsView(APIView):
+    """Lists and applies schema migrations, for hosts without a shell."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: MigrationStatusSerializer,
+            401: NOT_AUTHENTICATED,
+            403: PERMISSION_DENIED,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        status = migrations_status()
+        return Response(MigrationStatusSerializer(status).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: MigrationsAppliedSerializer,
+            401: NOT_AUTHENTICATED,
+            403: PERMISSION_DENIED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        applied_now = migrations_apply(applied_by=request.user)
+        return Response({"applied_now": applied_now})
 
 
 INLINE_SAFE_TYPES = {

@@ -5,10 +5,11 @@ from django.db import migrations
 
 
 def forward(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.get_or_create(name="admins")
+    db = schema_editor.connection.alias
+    apps.get_model("auth", "Group").objects.using(db).get_or_create(name="admins")
     Site = apps.get_model("sites", "Site")
     host = urlsplit(settings.BASE_URL).netloc or "localhost:8000"
-    Site.objects.update_or_create(
+    Site.objects.using(db).update_or_create(
         pk=settings.SITE_ID, defaults={"domain": host, "name": "Gatehouse"}
     )
 

@@ -10,6 +10,7 @@ from django.core.management import call_command
 SCHEMA_URL = "/api/v1/schema/?format=json"
 AUTH = "/api/v1/auth/"
 ADMIN = "/api/v1/admin/"
+MIGRATE = "/api/v1/migrate/"
 
 # The contract's operations that exist today, each with its success status.
 CONTRACT_OPERATIONS = [
@@ -34,6 +35,8 @@ CONTRACT_OPERATIONS = [
     ("post", f"{ADMIN}access-requests/{{id}}/approve/", HTTPStatus.OK),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/", HTTPStatus.OK),
     ("get", "/api/v1/health/", HTTPStatus.OK),
+    ("get", MIGRATE, HTTPStatus.OK),
+    ("post", MIGRATE, HTTPStatus.OK),
 ]
 
 # method, path, required body fields, optional body fields ("?" in the contract).
@@ -109,6 +112,8 @@ CONTRACT_RESPONSE_BODIES = [
         HTTPStatus.OK,
         ACCESS_REQUEST_FIELDS,
     ),
+    ("get", MIGRATE, HTTPStatus.OK, {"applied", "pending"}),
+    ("post", MIGRATE, HTTPStatus.OK, {"applied_now"}),
 ]
 
 # The contract's error statuses per operation (400 wherever a body is validated).
@@ -132,6 +137,8 @@ CONTRACT_ERRORS = [
     ("get", f"{ADMIN}access-requests/", {401, 403}),
     ("post", f"{ADMIN}access-requests/{{id}}/approve/", {401, 403, 404}),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/", {401, 403, 404}),
+    ("get", MIGRATE, {401, 403}),
+    ("post", MIGRATE, {401, 403}),
 ]
 
 PUBLIC_OPERATIONS = [
@@ -157,6 +164,8 @@ BEARER_OPERATIONS = [
     ("get", f"{ADMIN}access-requests/"),
     ("post", f"{ADMIN}access-requests/{{id}}/approve/"),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/"),
+    ("get", MIGRATE),
+    ("post", MIGRATE),
 ]
 
 

@@ -1,0 +1,27 @@
+"""Account emails, sent in the background (see core.tasks for retries)."""
+
+from __future__ import annotations
+
+from allauth.account.forms import ResetPasswordForm
+
+from accounts import emails
+from accounts.models import AccessRequest
+from core.tasks import retried_task
+
+
+@retried_task
+def email_admins_about_request(access_request_id: str) -> None:
+    emails.access_request_notify_admins(AccessRequest.objects.get(pk=access_request_id))
+
+
+@retried_task
+def email_user_about_decision(access_request_id: str) -> None:
+    emails.access_decision_notify_user(AccessRequest.objects.get(pk=access_request_id))
+
+
+@retried_task
+def email_password_reset(email: str) -> None:
+    """allauth's reset mail (or its unknown-account mail); links use BASE_URL's site."""
+    form = ResetPasswordForm(data={"email": email})
+    if form.is_valid():
+        form.save(None)
