@@ -119,7 +119,10 @@ def test_a_failed_removal_is_queued_and_retried_by_the_purge_command(
         client.delete(f"/api/v1/resources/{resource.pk}/")
 
     queued = FileDeletion.objects.get(path=path)  # retried, still failing, kept
-    assert (queued.attempts, bool(queued.last_error)) == (settings.TASK_MAX_ATTEMPTS, True)
+    assert (queued.attempts, bool(queued.last_error)) == (
+        settings.TASK_MAX_ATTEMPTS,
+        True,
+    )
     Path(default_storage.path(path), "keep").rmdir()
 
     call_command("purge_orphan_files")
