@@ -1,16 +1,32 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Value,
+    When,
+)
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
 
 from accounts import services
 from accounts.models import AccessRequest, AuthSession, User
+from core.selectors import activity_for_user
+
+RECENT_ACTIVITY_LIMIT = 20
 
 admin.site.site_header = "Gatehouse administration"
 admin.site.site_title = "Gatehouse admin"
@@ -101,15 +117,18 @@ def _decide(
 @admin.register(AccessRequest)
 class AccessRequestAdmin(admin.ModelAdmin):
     list_display = [
-        "user_email",
         "user_name",
+        "user_email",
+        "email_verified",
+        "sign_in_method",
         "status",
+        "age",
         "reason_short",
-        "created_at",
         "decided_at",
         "decided_by",
     ]
-    list_filter = ["status", "created_at"]
+    list_display_links = ["user_name", "user_email"]
+    list_filter = ["status", "user__auth_provider", "created_at"]
     search_fields = ["user__email", "user__full_name", "reason"]
     list_select_related = ["user", "decided_by"]
     readonly_fields = [
@@ -136,8 +155,21 @@ class AccessRequestAdmin(admin.ModelAdmin):
         "-created_at",
     ]
 
+    class Media:
+        css = {"all": ["gatehouse/admin.css"]}
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRequest]:
+        # One EXISTS per row inside the list's own query, instead of one query
+        # per row for the user's email addresses.
+        verified = EmailAddress.objects.filter(
+            user=OuterRef("user_id"), email=OuterRef("user__email"), verified=True
+        )
+        return (
+            super().get_queryset(request).annotate(user_email_verified=Exists(verified))
+        )
 
     @admin.display(description="Email", ordering="user__email")
     def user_email(self, obj: AccessRequest) -> str:
@@ -145,11 +177,27 @@ class AccessRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description="Name", ordering="user__full_name")
     def user_name(self, obj: AccessRequest) -> str:
-        return obj.user.full_name
+        return obj.user.full_name or "(no name)"
+
+    @admin.display(
+        description="Email verified", boolean=True, ordering="user_email_verified"
+    )
+    def email_verified(self, obj: AccessRequest) -> bool:
+        return obj.user_email_verified
+
+    @admin.display(description="Signed up with", ordering="user__auth_provider")
+    def sign_in_method(self, obj: AccessRequest) -> str:
+        return obj.user.get_auth_provider_display()
 
     @admin.display(description="Reason")
     def reason_short(self, obj: AccessRequest) -> str:
         return obj.reason[:80]
+
+    @admin.display(description="Age", ordering="-created_at")
+    def age(self, obj: AccessRequest) -> str:
+        if timezone.now() - obj.created_at < timedelta(minutes=1):
+            return "just now"
+        return timesince(obj.created_at, depth=1)
 
     @admin.display(description="User")
     def user_details(self, obj: AccessRequest) -> str:
@@ -221,9 +269,10 @@ class UserAdmin(admin.ModelAdmin):
     list_display = [
         "email",
         "full_name",
+        "email_verified",
         "status",
         "role",
-        "auth_provider",
+        "sign_in_method",
         "date_joined",
     ]
     list_filter = ["status", "role", "auth_provider"]
@@ -231,19 +280,67 @@ class UserAdmin(admin.ModelAdmin):
     ordering = ["-date_joined"]
     fields = [
         "email",
+        "email_verified",
         "full_name",
         "avatar_url",
         "status",
         "role",
-        "auth_provider",
+        "sign_in_method",
         "date_joined",
         "last_login",
+        "recent_activity",
     ]
-    readonly_fields = ["email", "auth_provider", "date_joined", "last_login"]
+    readonly_fields = [
+        "email",
+        "email_verified",
+        "sign_in_method",
+        "date_joined",
+        "last_login",
+        "recent_activity",
+    ]
     inlines = [AccessRequestInline, AuthSessionInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).with_email_verified()
+
+    @admin.display(
+        description="Email verified", boolean=True, ordering="email_verified"
+    )
+    def email_verified(self, obj: User) -> bool:
+        return obj.email_verified
+
+    @admin.display(description="Sign-in method", ordering="auth_provider")
+    def sign_in_method(self, obj: User) -> str:
+        return obj.get_auth_provider_display()
+
+    @admin.display(description=f"Recent activity (last {RECENT_ACTIVITY_LIMIT})")
+    def recent_activity(self, obj: User) -> SafeString | str:
+        entries = activity_for_user(user_id=obj.pk)[:RECENT_ACTIVITY_LIMIT]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{timezone.localtime(entry.created_at):%Y-%m-%d %H:%M}",
+                    entry.action,
+                    _actor_label(entry.actor, user=obj),
+                    entry.ip or "",
+                    _metadata_label(entry.metadata),
+                )
+                for entry in entries
+            ),
+        )
+        if not rows:
+            return "No activity recorded yet."
+        return format_html(
+            '<table id="recent-activity"><thead><tr><th>When</th><th>Action</th>'
+            "<th>By</th><th>IP</th><th>Details</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
 
     def changeform_view(
         self,
@@ -273,3 +370,13 @@ class UserAdmin(admin.ModelAdmin):
         services.user_update_profile(
             user=user, avatar_url=form.cleaned_data["avatar_url"]
         )
+
+
+def _actor_label(actor: User | None, *, user: User) -> str:
+    if actor is None:
+        return "—"
+    return "this user" if actor.pk == user.pk else actor.email
+
+
+def _metadata_label(metadata: dict) -> str:
+    return ", ".join(f"{key}: {value}" for key, value in sorted(metadata.items()))

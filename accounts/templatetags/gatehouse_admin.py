@@ -15,6 +15,14 @@ def google_login_configured(context: template.Context) -> bool:
 
 
 @register.simple_tag
+def pending_access_request_count() -> int:
+    """Open access requests: what the console's index links to, in one COUNT."""
+    from accounts.models import AccessRequest
+
+    return AccessRequest.objects.filter(status=AccessRequest.Status.PENDING).count()
+
+
+@register.simple_tag
 def approval_console_stats() -> dict:
     """The admin dashboard's figures (the same as GET /api/v1/admin/stats/)."""
     from core.stats import admin_stats

@@ -8,12 +8,16 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services
 from accounts.models import AccessRequest, User
 from conftest import DEFAULT_PASSWORD
+from core.audit import Action, record_activity
+from core.selectors import activity_for_user
 
 CHANGELIST = reverse("admin:accounts_accessrequest_changelist")
 LOGIN = reverse("v1:auth:login")
@@ -167,6 +171,71 @@ def test_changelist_shows_the_users_email_and_name(console, user_factory):
     assert response.status_code == HTTPStatus.OK
     assert "grace@example.com" in response.content.decode()
     assert "Grace Hopper" in response.content.decode()
+
+
+def _changelist_row(response, access_request: AccessRequest) -> str:
+    """The changelist's table row for one request, as HTML."""
+    html = response.content.decode()
+    start = html.index(f'value="{access_request.pk}"')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_changelist_shows_whether_the_email_is_verified(console, user_factory):
+    verified = _pending_request(user_factory, email_verified=True)
+    unverified = _pending_request(user_factory, email_verified=False)
+
+    response = console.get(CHANGELIST)
+
+    assert 'alt="True"' in _changelist_row(response, verified)
+    assert 'alt="False"' in _changelist_row(response, unverified)
+
+
+def test_changelist_shows_how_the_user_signed_up(console, user_factory):
+    google = _pending_request(user_factory, auth_provider=User.AuthProvider.GOOGLE)
+    password = _pending_request(user_factory)
+
+    response = console.get(CHANGELIST)
+
+    assert "Google" in _changelist_row(response, google)
+    assert "Password" in _changelist_row(response, password)
+
+
+def test_changelist_shows_the_reason_and_the_age(console, user_factory):
+    access_request = _request_with(
+        user_factory, status=AccessRequest.Status.PENDING, age=timedelta(days=3)
+    )
+    AccessRequest.objects.filter(pk=access_request.pk).update(reason="Team Atlas")
+
+    response = console.get(CHANGELIST)
+
+    row = _changelist_row(response, access_request)
+    assert "Team Atlas" in row
+    assert "3\xa0days" in row
+
+
+def test_changelist_says_just_now_for_a_request_under_a_minute_old(
+    console, user_factory
+):
+    access_request = _pending_request(user_factory)
+
+    response = console.get(CHANGELIST)
+
+    assert "just now" in _changelist_row(response, access_request)
+
+
+def test_changelist_takes_the_same_queries_for_many_requests(console, user_factory):
+    for _ in range(2):
+        _pending_request(user_factory)
+    with CaptureQueriesContext(connection) as few:
+        assert console.get(CHANGELIST).status_code == HTTPStatus.OK
+    for _ in range(10):
+        _pending_request(user_factory, auth_provider=User.AuthProvider.GOOGLE)
+
+    with CaptureQueriesContext(connection) as many:
+        response = console.get(CHANGELIST)
+
+    assert len(response.context["cl"].result_list) == 12
+    assert len(many) == len(few)
 
 
 def test_changelist_filters_by_status(console, user_factory):
@@ -421,6 +490,100 @@ def test_user_change_page_shows_the_user(console, pending_user):
     assert pending_user.email in response.content.decode()
 
 
+def test_user_change_page_shows_status_role_and_sign_in_method(console, user_factory):
+    user = user_factory(
+        status=User.Status.PENDING, auth_provider=User.AuthProvider.GOOGLE
+    )
+
+    response = console.get(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    form = response.context["adminform"].form
+    assert form["status"].value() == User.Status.PENDING
+    assert form["role"].value() == User.Role.USER
+    html = response.content.decode()
+    assert "Sign-in method" in html
+    assert '<div class="readonly">Google</div>' in html
+    assert 'alt="True"' in html  # the email is verified
+
+
+def test_user_change_page_lists_activity_by_and_about_the_user(
+    console, admin_user, user_factory
+):
+    user, stranger = user_factory(), user_factory()
+    record_activity(action=Action.PASSWORD_CHANGED, actor=user, target=user)
+    record_activity(
+        action=Action.ROLE_CHANGED,
+        actor=admin_user,
+        target=user,
+        metadata={"from": "user", "to": "admin"},
+    )
+    record_activity(action=Action.PASSWORD_CHANGED, actor=stranger, target=stranger)
+
+    response = console.get(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    html = response.content.decode()
+    table = html[html.index('<table id="recent-activity">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr>") == 3  # the header and two entries
+    assert "user.role_changed" in table
+    assert admin_user.email in table
+    assert "from: user, to: admin" in table
+    assert "password.changed" in table
+    assert stranger.email not in table
+
+
+def test_user_change_page_shows_only_the_last_twenty_entries(console, user_factory):
+    user = user_factory()
+    for _ in range(25):
+        record_activity(action=Action.SIGN_IN_SUCCEEDED, actor=user, target=user)
+
+    response = console.get(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    html = response.content.decode()
+    assert html.count("sign_in.succeeded") == 20
+    assert activity_for_user(user_id=user.pk).count() == 25
+
+
+def test_user_change_page_escapes_activity_details(console, user_factory):
+    user = user_factory()
+    record_activity(
+        action=Action.SIGN_IN_FAILED,
+        target=user,
+        metadata={"reason": "<script>alert(1)</script>"},
+    )
+
+    response = console.get(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    html = response.content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_user_change_page_takes_the_same_queries_for_more_activity(
+    console, admin_user, user_factory
+):
+    user = user_factory()
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    record_activity(action=Action.ROLE_CHANGED, actor=admin_user, target=user)
+    with CaptureQueriesContext(connection) as few:
+        console.get(url)
+    for actor in (user_factory() for _ in range(8)):
+        record_activity(action=Action.ROLE_CHANGED, actor=actor, target=user)
+
+    with CaptureQueriesContext(connection) as many:
+        console.get(url)
+
+    assert len(many) == len(few)
+
+
+def test_user_change_page_says_when_there_is_no_activity(console, user_factory):
+    user = user_factory()
+
+    response = console.get(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    assert "No activity recorded yet." in response.content.decode()
+
+
 @pytest.mark.parametrize(
     "change", [{"role": "user"}, {"status": "disabled"}, {"status": "rejected"}]
 )
@@ -469,6 +632,21 @@ def test_non_staff_user_is_redirected_to_the_admin_login(client, approved_user):
 
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_admin_index_counts_pending_requests_and_links_to_them(console, user_factory):
+    _pending_request(user_factory)
+    _pending_request(user_factory)
+    user_factory(status=User.Status.PENDING)  # pending, but asked for nothing yet
+    _request_with(
+        user_factory, status=AccessRequest.Status.APPROVED, age=timedelta(days=1)
+    )
+
+    response = console.get(reverse("admin:index"))
+
+    html = response.content.decode()
+    assert '<td id="pending-count"><strong>2</strong></td>' in html
+    assert f'href="{CHANGELIST}?status__exact=pending"' in html
 
 
 def test_admin_index_is_titled_gatehouse(console):
