@@ -1,0 +1,126 @@
+"""Log output for production: one JSON object per line, with URL secrets redacted.
+
+Referenced by dotted path from the logging config in config/observability.py, which
+gunicorn's `logconfig_dict` uses too, so nothing here may need Django set up at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
+from core.request_id import NO_REQUEST
+
+if TYPE_CHECKING:
+    from django.urls import ResolverMatch
+
+# URL keyword arguments that are bearer secrets: share tokens, allauth's email
+# confirmation and password reset keys. Their values never reach a log line.
+SECRET_URL_KWARGS = frozenset({"token", "key", "uidb36", "uidb64"})
+REDACTED = "[redacted]"
+
+
+def url_secrets(path_info: str) -> list[str]:
+    """The values of secret keyword arguments in the URL pattern that path_info matches."""
+    # "/x" too: OptionalTrailingSlashMiddleware serves /api/.../x as /api/.../x/.
+    match = _resolve(path_info) or _resolve(path_info + "/")
+    if match is None:
+        return []
+    return [
+        value
+        for name, value in match.kwargs.items()
+        if name in SECRET_URL_KWARGS and isinstance(value, str) and value
+    ]
+
+
+def _resolve(path_info: str) -> ResolverMatch | None:
+    # Imported here: gunicorn's master process loads this module before Django.
+    from django.urls import resolve
+
+    try:
+        return resolve(path_info)
+    except Exception:  # unmatched, or Django not set up (gunicorn's master)
+        return None
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_path(path_info: str) -> str:
+    return redact(path_info, url_secrets(path_info))
+
+
+class RedactUrlSecretsFilter(logging.Filter):
+    """Redacts share tokens and reset keys from the path in django.request records.
+
+    Installed on the logger, not a handler, so Sentry's breadcrumbs see the
+    redacted record too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and isinstance(record.args, tuple):
+            secrets = url_secrets(request.path_info)
+            if secrets:
+                record.args = tuple(
+                    redact(arg, secrets) if isinstance(arg, str) else arg
+                    for arg in record.args
+                )
+        return True
+
+
+class JsonFormatter(_JsonFormatter):
+    """time, level, logger, message, request_id, then the record's extra fields.
+
+    gunicorn's access records become method, path, status, duration_ms and the
+    X-Request-ID the response carried; never the query string or request headers.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s %(request_id)s")
+        kwargs.setdefault(
+            "rename_fields",
+            {"levelname": "level", "name": "logger", "status_code": "status"},
+        )
+        # `request` is Django's request (or runserver's socket): its repr carries the
+        # query string, and nothing in it belongs in a log line.
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request"])
+        super().__init__(*args, **kwargs)
+
+    def add_fields(
+        self,
+        log_data: dict[str, Any],
+        record: logging.LogRecord,
+        message_dict: dict[str, Any],
+    ) -> None:
+        log_data["time"] = datetime.fromtimestamp(record.created, tz=UTC).isoformat(
+            timespec="milliseconds"
+        )
+        super().add_fields(log_data, record, message_dict)
+        if log_data.get("request_id") is None:
+            log_data["request_id"] = NO_REQUEST
+        if record.name == "gunicorn.access" and isinstance(record.args, Mapping):
+            self._add_access_fields(log_data, record.args)
+
+    @staticmethod
+    def _add_access_fields(log_data: dict[str, Any], atoms: Mapping) -> None:
+        # gunicorn's SafeAtoms answers "-" for a header the response did not have.
+        path = redact_path(atoms["U"] or "")
+        status = atoms["s"]
+        log_data.update(
+            message=f"{atoms['m']} {path} {status}",
+            request_id=atoms["{x-request-id}o"],
+            method=atoms["m"],
+            path=path,
+            status=int(status) if str(status).isdigit() else status,
+            duration_ms=round(atoms["D"] / 1000, 1),
+            bytes=atoms["B"],
+        )
