@@ -122,3 +122,11 @@ def resource_factory(user_factory):
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def served_database_template(tmp_path_factory):
+    """A migrated SQLite file with an approved admin, for apps run as processes."""
+    from core.tests.served_app import migrated_database
+
+    return migrated_database(tmp_path_factory.mktemp("served-database"))
