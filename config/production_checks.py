@@ -10,7 +10,13 @@ def _is_weak(key: str) -> bool:
 
 
 def refuse_unsafe_production(
-    *, secret_key: str, jwt_secret_key: str, database_engine: str, allow_sqlite: bool
+    *,
+    secret_key: str,
+    jwt_secret_key: str,
+    database_engine: str,
+    allow_sqlite: bool,
+    uses_cloud_storage: bool,
+    allow_local_media: bool,
 ) -> None:
     """Exits the process when IS_PRODUCTION=true meets an unsafe setting."""
     problem = None
@@ -26,6 +32,12 @@ def refuse_unsafe_production(
         problem = (
             "DATABASE_URL points at SQLite; set a PostgreSQL URL "
             "(or ALLOW_SQLITE_IN_PRODUCTION=true)"
+        )
+    elif not uses_cloud_storage and not allow_local_media:
+        problem = (
+            "uploads would go to the service's own disk, which hosts like Render wipe "
+            "on every deploy; set USE_CLOUD_STORAGE=true with a CLOUD_STORAGE_PROVIDER "
+            "(or ALLOW_LOCAL_MEDIA_IN_PRODUCTION=true for a persistent disk)"
         )
     if problem:
         raise SystemExit(

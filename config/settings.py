@@ -9,7 +9,13 @@ from urllib.parse import urlsplit
 import dj_database_url
 from dotenv import load_dotenv
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str, env_url_prefix
+from config.observability import (
+    log_format_from_env,
+    logging_config,
+    sentry_init,
+    traces_sample_rate_from_env,
+)
 from config.storage import default_storage_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,7 +31,14 @@ DEVELOPMENT_JWT_SECRET_KEY = "django-insecure-gatehouse-jwt-development-only"  #
 SECRET_KEY = env_str("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 JWT_SECRET_KEY = env_str("JWT_SECRET_KEY") or DEVELOPMENT_JWT_SECRET_KEY
 
-BASE_URL = env_str("BASE_URL", "http://localhost:8000").rstrip("/")
+# Render names the service's public host; it is the default public URL there.
+RENDER_EXTERNAL_HOSTNAME = env_str("RENDER_EXTERNAL_HOSTNAME")
+BASE_URL = env_str(
+    "BASE_URL",
+    f"https://{RENDER_EXTERNAL_HOSTNAME}"
+    if RENDER_EXTERNAL_HOSTNAME
+    else "http://localhost:8000",
+).rstrip("/")
 _base_host = urlsplit(BASE_URL).hostname or "localhost"
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS",
@@ -71,6 +84,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Observability: django-prometheus's pair wraps everything (Before first, After
+    # last); the request id is bound before anything else can log.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "core.middleware.OptionalTrailingSlashMiddleware",
     "core.audit.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -82,7 +99,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",  # admin and API docs pages
     "allauth.account.middleware.AccountMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # keep last
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -170,7 +189,9 @@ ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Gatehouse] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(BASE_URL).scheme or "http"
-LOGIN_REDIRECT_URL = "/admin/"
+# URL names, not paths, so they carry URL_PREFIX when one is set.
+LOGIN_REDIRECT_URL = "admin:index"
+LOGIN_URL = "account_login"
 # Links in emails: a frontend may take them over with {uid}/{token} or {key}.
 PASSWORD_RESET_URL = env_str("PASSWORD_RESET_URL")
 EMAIL_CONFIRM_URL = env_str("EMAIL_CONFIRM_URL")
@@ -280,7 +301,7 @@ CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_URL = "/assets/"
+MEDIA_URL = "assets/"  # relative, like STATIC_URL: Django prepends the script prefix
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "assets")
 STORAGES = {
     "default": default_storage_config(),
@@ -351,19 +372,54 @@ X_FRAME_OPTIONS = "DENY"
 if IS_PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^health$", r"^api/v1/health/?$"]
+    # Probes and scrapers on a private network speak plain HTTP; /metrics has its token.
+    SECURE_REDIRECT_EXEMPT = [r"^health$", r"^api/v1/health/?$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+# --- Observability: logs, request ids, Sentry, /metrics (config/observability.py) --
+# JSON lines on stdout in production (or LOG_FORMAT=json), plain text locally; every
+# record carries the request_id that X-Request-ID answers.
+LOG_FORMAT = log_format_from_env(is_production=IS_PRODUCTION)
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env_str(
+            "SENTRY_ENVIRONMENT", "production" if IS_PRODUCTION else "development"
+        ),
+        release=VERSION,
+        traces_sample_rate=traces_sample_rate_from_env(),
+    )
+# Bearer token for /metrics; without it /metrics is open locally, closed in production.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
+# --- Behind a path-prefix proxy or an ngrok tunnel (README "Local tunnel") --------
+# URL_PREFIX=/gatehouse: a proxy routes /gatehouse/... here with the prefix stripped
+# (deploy/proxy/Caddyfile), and every URL Django builds carries the prefix again.
+URL_PREFIX = env_url_prefix("URL_PREFIX")
+if URL_PREFIX:
+    FORCE_SCRIPT_NAME = URL_PREFIX
+    # Absolute here: Django caches a relative STATIC_URL or MEDIA_URL with the script
+    # prefix current at first use, and under gunicorn that is still "/".
+    STATIC_URL = f"{URL_PREFIX}/static/"
+    MEDIA_URL = f"{URL_PREFIX}/assets/"
+    # Projects behind one tunnel share its host name: keep their cookies apart.
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = LANGUAGE_COOKIE_PATH = f"{URL_PREFIX}/"
+    SPECTACULAR_SETTINGS["SERVERS"] = [{"url": URL_PREFIX}]
+# Set by `manage.py tunnel` for the development server it starts.
+TUNNEL_HOST = env_str("TUNNEL_HOST")
+if TUNNEL_HOST:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, TUNNEL_HOST]
+    CSRF_TRUSTED_ORIGINS = [*CSRF_TRUSTED_ORIGINS, f"https://{TUNNEL_HOST}"]
+if TUNNEL_HOST or URL_PREFIX:
+    # ngrok, and the shipped proxy behind it, say in X-Forwarded-Proto that the
+    # visitor used https, so absolute URLs and CSRF origin checks use https.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Refuse to start in production with an unsafe configuration -----------------
 if IS_PRODUCTION:
@@ -374,6 +430,8 @@ if IS_PRODUCTION:
         jwt_secret_key=JWT_SECRET_KEY,
         database_engine=DATABASES["default"]["ENGINE"],
         allow_sqlite=env_bool("ALLOW_SQLITE_IN_PRODUCTION", default=False),
+        uses_cloud_storage=USE_CLOUD_STORAGE,
+        allow_local_media=env_bool("ALLOW_LOCAL_MEDIA_IN_PRODUCTION", default=False),
     )
 if SIGNUP_MODE not in {"approval", "open", "closed"}:
     raise SystemExit(

@@ -1,13 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerView,
-)
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from core import views as core_views
+from core.api_docs import SwaggerView
+from core.metrics import metrics
 from resources.views import PublicResourceView
 
 api_v1 = [
@@ -26,12 +24,12 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", core_views.StartPageView.as_view(), name="start"),
     # The same probe outside /api/, for load balancers; documented once, under /api/v1/.
     path("health", core_views.HealthView.as_view(schema=None), name="health"),
+    path("metrics", metrics, name="metrics"),  # Prometheus; METRICS_TOKEN as bearer
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
-    path(
-        "docs", SpectacularSwaggerView.as_view(url_name="v1:schema"), name="swagger-ui"
-    ),
+    path("docs", SwaggerView.as_view(url_name="v1:schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="v1:schema"), name="redoc"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

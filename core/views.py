@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.views.generic import TemplateView
 from django.views.static import serve as static_serve
 from django_filters.rest_framework import ChoiceFilter, FilterSet, UUIDFilter
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -20,6 +22,7 @@ from core import health
 from core.migrations_service import migrations_apply, migrations_status
 from core.models import ActivityLog
 from core.schema import NOT_AUTHENTICATED, PERMISSION_DENIED
+from core.selectors import by_or_about_user
 from core.serializers import (
     ActivityLogSerializer,
     MigrationsAppliedSerializer,
@@ -120,8 +123,7 @@ class ActivityLogFilter(FilterSet):
         fields = ["user", "action"]
 
     def filter_user(self, queryset, name, value):
-        about = Q(target_type="user", target_id=str(value))
-        return queryset.filter(Q(actor_id=value) | about)
+        return queryset.filter(by_or_about_user(value))
 
 
 class ActivityLogView(ListAPIView):
@@ -143,3 +145,38 @@ class StatsView(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(admin_stats())
+
+
+STORAGE_NAMES = {
+    "django.core.files.storage.FileSystemStorage": "local disk",
+    "storages.backends.s3.S3Storage": "S3 (or S3-compatible)",
+    "storages.backends.gcloud.GoogleCloudStorage": "Google Cloud Storage",
+    "core.cloudinary_storage.CloudinaryStorage": "Cloudinary",
+}
+
+
+class StartPageView(TemplateView):
+    """What is running and where to go next, for developers trying the backend."""
+
+    template_name = "core/start.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        backend = settings.STORAGES["default"]["BACKEND"]
+        client_ids = settings.GOOGLE_CLIENT_IDS
+        return {
+            **super().get_context_data(**kwargs),
+            "version": settings.VERSION,
+            "database": connection.display_name,
+            "storage": STORAGE_NAMES.get(backend, backend.rsplit(".", 1)[-1]),
+            "signup_mode": settings.SIGNUP_MODE,
+            "google_client_id": client_ids[0] if client_ids else "",
+        }
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any):
+        response = super().render_to_response(context, **kwargs)
+        if context["google_client_id"]:
+            # Google's button needs the page's origin in the Referer of its
+            # requests, and its sign-in popup needs a way back to this window.
+            response["Referrer-Policy"] = "strict-origin-when-cross-origin"
+            response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
+        return response

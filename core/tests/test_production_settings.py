@@ -17,6 +17,11 @@ GOOD = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/gatehouse",
     "ALLOWED_HOSTS": "gatehouse.example.com",
     "BASE_URL": "https://gatehouse.example.com",
+    "USE_CLOUD_STORAGE": "true",
+    "CLOUD_STORAGE_PROVIDER": "s3",
+    "CLOUD_STORAGE_BUCKET": "gatehouse-media",
+    "CLOUD_STORAGE_ACCESS_KEY": "AKIAEXAMPLE",
+    "CLOUD_STORAGE_SECRET_KEY": "example-secret-key",
 }
 
 
@@ -43,8 +48,16 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ({"JWT_SECRET_KEY": ""}, "JWT_SECRET_KEY"),
         ({"JWT_SECRET_KEY": "changeme"}, "JWT_SECRET_KEY"),
         ({"DATABASE_URL": "sqlite:///db.sqlite3"}, "DATABASE_URL"),
+        ({"USE_CLOUD_STORAGE": "false"}, "USE_CLOUD_STORAGE"),
     ],
-    ids=["no-secret", "dev-secret", "no-jwt-secret", "weak-jwt-secret", "sqlite"],
+    ids=[
+        "no-secret",
+        "dev-secret",
+        "no-jwt-secret",
+        "weak-jwt-secret",
+        "sqlite",
+        "local-media",
+    ],
 )
 def test_production_refuses_to_start_with_one_clear_line(override, named):
     result = manage("check", **{**GOOD, **override})
@@ -128,3 +141,19 @@ def test_a_dotenv_file_is_read_when_present(tmp_path):
     )
 
     assert result.stdout.strip().splitlines()[-1] == "closed", result.stderr
+
+
+def test_serverless_postgres_settings_are_honoured():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; d = settings.DATABASES['default'];"
+        "print(d['CONN_MAX_AGE'], d['OPTIONS'].get('sslmode'), d['CONN_HEALTH_CHECKS'])",
+        **{
+            **GOOD,
+            "DATABASE_URL": "postgres://app:pw@db.example.com:5432/app?sslmode=require",
+            "DB_CONN_MAX_AGE": "0",
+        },
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "0 require True", result.stderr
