@@ -1,4 +1,5 @@
-"""The S3 backend, configured from the environment, against moto's server on 127.0.0.1."""
+"""The bucket backends, S3 (moto's server) and GCS (gcp-storage-emulator), configured
+from the environment and run against their local servers on 127.0.0.1."""
 
 from http import HTTPStatus
 
@@ -8,8 +9,22 @@ from django.core.files.base import ContentFile, File
 
 pytest_plugins = ["core.tests.storage_servers"]
 
+# Each backend's environment fixture, and the variable that points it at its server.
+BACKENDS = {
+    "s3": ("s3_env", "CLOUD_STORAGE_ENDPOINT_URL"),
+    "gcs": ("gcs_env", "STORAGE_EMULATOR_HOST"),
+}
 
-def test_saved_content_keeps_its_name_and_bytes(s3_env, storage_from_env):
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend_env(request) -> str:
+    """Sets up one backend's environment; returns the variable naming its server."""
+    env_fixture, endpoint_variable = BACKENDS[request.param]
+    request.getfixturevalue(env_fixture)
+    return endpoint_variable
+
+
+def test_saved_content_keeps_its_name_and_bytes(backend_env, storage_from_env):
     storage = storage_from_env()
 
     name = storage.save("resources/owner/report.pdf", ContentFile(b"%PDF-1.7 body"))
@@ -19,7 +34,7 @@ def test_saved_content_keeps_its_name_and_bytes(s3_env, storage_from_env):
         assert stored.read() == b"%PDF-1.7 body"
 
 
-def test_saved_file_object_is_stored_whole(s3_env, storage_from_env, tmp_path):
+def test_saved_file_object_is_stored_whole(backend_env, storage_from_env, tmp_path):
     storage = storage_from_env()
     path = tmp_path / "notes.txt"
     path.write_bytes(b"line\n" * 50_000)
@@ -30,7 +45,7 @@ def test_saved_file_object_is_stored_whole(s3_env, storage_from_env, tmp_path):
     assert storage.size(name) == 250_000
 
 
-def test_saving_under_a_taken_name_keeps_both_files(s3_env, storage_from_env):
+def test_saving_under_a_taken_name_keeps_both_files(backend_env, storage_from_env):
     storage = storage_from_env()
     first = storage.save("resources/owner/a.txt", ContentFile(b"first"))
 
@@ -40,7 +55,7 @@ def test_saving_under_a_taken_name_keeps_both_files(s3_env, storage_from_env):
     assert storage.open(first).read() == b"first"
 
 
-def test_url_is_absolute_and_serves_the_bytes(s3_env, storage_from_env):
+def test_url_is_absolute_and_serves_the_bytes(backend_env, storage_from_env):
     storage = storage_from_env()
     name = storage.save("resources/owner/pic.png", ContentFile(b"\x89PNG bytes"))
 
@@ -51,7 +66,7 @@ def test_url_is_absolute_and_serves_the_bytes(s3_env, storage_from_env):
     assert requests.get(url, timeout=10).content == b"\x89PNG bytes"
 
 
-def test_exists_and_size_follow_the_stored_object(s3_env, storage_from_env):
+def test_exists_and_size_follow_the_stored_object(backend_env, storage_from_env):
     storage = storage_from_env()
     name = storage.save("resources/owner/a.txt", ContentFile(b"12345"))
 
@@ -60,7 +75,7 @@ def test_exists_and_size_follow_the_stored_object(s3_env, storage_from_env):
     assert not storage.exists("resources/owner/missing.txt")
 
 
-def test_listdir_shows_folders_and_files(s3_env, storage_from_env):
+def test_listdir_shows_folders_and_files(backend_env, storage_from_env):
     storage = storage_from_env()
     storage.save("resources/one/a.txt", ContentFile(b"a"))
     storage.save("resources/two/b.txt", ContentFile(b"b"))
@@ -72,7 +87,7 @@ def test_listdir_shows_folders_and_files(s3_env, storage_from_env):
     assert files == ["c.txt"]
 
 
-def test_delete_removes_the_object(s3_env, storage_from_env):
+def test_delete_removes_the_object(backend_env, storage_from_env):
     storage = storage_from_env()
     name = storage.save("resources/owner/a.txt", ContentFile(b"a"))
 
@@ -83,8 +98,8 @@ def test_delete_removes_the_object(s3_env, storage_from_env):
 
 
 @pytest.mark.django_db
-def test_health_reports_s3_storage_ok_when_the_server_answers(
-    s3_env, storage_from_env, api_client
+def test_health_reports_storage_ok_when_the_server_answers(
+    backend_env, storage_from_env, api_client
 ):
     storage_from_env()
 
@@ -95,10 +110,10 @@ def test_health_reports_s3_storage_ok_when_the_server_answers(
 
 
 @pytest.mark.django_db
-def test_health_answers_503_when_s3_is_unreachable(
-    s3_env, storage_from_env, api_client, dead_endpoint, monkeypatch
+def test_health_answers_503_when_the_storage_is_unreachable(
+    backend_env, storage_from_env, api_client, dead_endpoint, monkeypatch
 ):
-    monkeypatch.setenv("CLOUD_STORAGE_ENDPOINT_URL", dead_endpoint)
+    monkeypatch.setenv(backend_env, dead_endpoint)
     storage_from_env()
 
     response = api_client.get("/health")
