@@ -30,6 +30,7 @@ from core.serializers import (
     StatsSerializer,
 )
 from core.stats import admin_stats
+from core.uploads import EXTENSIONS as UPLOAD_EXTENSIONS
 
 HealthSerializer = inline_serializer(
     "Health",
@@ -92,15 +93,8 @@ class MigrationsView(APIView):
         return Response({"applied_now": applied_now})
 
 
-INLINE_SAFE_TYPES = {
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "application/pdf",
-    "text/plain",
-    "text/csv",
-}
+# The types uploads are vetted for render harmlessly; anything else is an attachment.
+INLINE_SAFE_TYPES = frozenset(UPLOAD_EXTENSIONS)
 
 
 def serve_asset(request: HttpRequest, path: str) -> HttpResponse:
