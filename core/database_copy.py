@@ -16,7 +16,6 @@ holds exactly the source's rows is left alone.
 from __future__ import annotations
 
 import graphlib
-import io
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,12 +25,11 @@ from typing import Any
 import dj_database_url
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from core.migrations_service import migration_lock
+from core.migrations_service import migrate_quietly, migration_lock
 
 SOURCE, TARGET = "source", "target"
 # The rows a fresh `migrate` creates, and what makes two of them the same row.
@@ -203,13 +201,7 @@ def _target_migrate() -> None:
     try:
         # The same lock as POST /api/v1/migrate/, should the target's app be up.
         with migration_lock(using=TARGET):
-            call_command(
-                "migrate",
-                database=TARGET,
-                interactive=False,
-                verbosity=0,
-                stdout=io.StringIO(),
-            )
+            migrate_quietly(using=TARGET)
     finally:
         router.routers = previous
 

@@ -74,16 +74,17 @@ def migrations_apply(
         # Computed only once the lock is held: a run that waited finds nothing left.
         pending = migrations_status(using=using).pending
         if pending:
-            call_command(
-                "migrate",
-                database=using,
-                interactive=False,
-                verbosity=0,
-                stdout=io.StringIO(),
-            )
+            migrate_quietly(using=using)
     if pending:
         migrations_applied_record(applied_by=applied_by, migrations=pending)
     return pending
+
+
+def migrate_quietly(*, using: str) -> None:
+    """Runs `migrate` on one database (post-migrate steps included), printing nothing."""
+    call_command(
+        "migrate", database=using, interactive=False, verbosity=0, stdout=io.StringIO()
+    )
 
 
 def migrations_applied_record(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+
+from core.tests.served_app import free_port, wait_for_port
 
 STARTUP_SECONDS = 30
 
@@ -36,12 +36,6 @@ class Answer:
     body: bytes
 
 
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def clean_environment(**env: str) -> dict[str, str]:
     """This process's environment without Django or database choices, plus env."""
     kept = {
@@ -58,7 +52,7 @@ def gunicorn(
     tmp_path: Path, *, config: str, env: dict[str, str] | None = None
 ) -> Iterator[Served]:
     """Runs one sync worker with the given gunicorn config file text; stops it after."""
-    port = unused_port()
+    port = free_port()
     config_file = tmp_path / "gunicorn_test.conf.py"
     config_file.write_text(config)
     served = Served(
@@ -100,16 +94,10 @@ def gunicorn(
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen, served: Served) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited early:\n{served.output()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not listen in time:\n{served.output()}")
+    try:
+        wait_for_port(port, process=process, timeout=STARTUP_SECONDS)
+    except AssertionError as exc:
+        raise RuntimeError(f"gunicorn: {exc}:\n{served.output()}") from None
 
 
 def fetch(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import uuid
 
 import boto3
@@ -17,6 +16,7 @@ from django.core.files.storage import Storage, default_storage
 
 from config.storage import default_storage_config
 from core.tests.fake_cloudinary import FakeCloudinary, FakeCloudinaryServer
+from core.tests.served_app import free_port
 
 STORAGE_VARIABLES = [
     "USE_CLOUD_STORAGE",
@@ -46,16 +46,10 @@ STORAGE_VARIABLES = [
 S3_KEY, S3_SECRET, S3_REGION = "test-access-key", "test-secret-key", "us-east-1"
 
 
-def _unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def dead_endpoint() -> str:
     """An address on 127.0.0.1 that nothing listens on, so connections are refused."""
-    return f"http://127.0.0.1:{_unused_port()}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture
@@ -134,7 +128,7 @@ GCS_BUCKET = "gatehouse-test"
 def gcs_emulator():
     from gcp_storage_emulator.server import create_server
 
-    port = _unused_port()
+    port = free_port()
     server = create_server("127.0.0.1", port, in_memory=True, default_bucket=GCS_BUCKET)
     server.start()
     yield server, f"http://127.0.0.1:{port}"

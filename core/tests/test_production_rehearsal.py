@@ -11,7 +11,6 @@ import http.client
 import json
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import pytest
 from django.conf import settings
 
 from conftest import services_required
+from core.tests.served_app import free_port, multipart
 from core.tests.storage_servers import S3_KEY, S3_REGION, S3_SECRET
 from resources.tests.files import png_bytes
 
@@ -43,12 +43,6 @@ def procfile_line(kind: str) -> str:
         if name.strip() == kind:
             return command.strip()
     raise AssertionError(f"Procfile has no {kind}: line")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -160,18 +154,6 @@ def deployed(production_env) -> Iterator[tuple[Site, subprocess.Popen, dict]]:
         web.wait(timeout=30)
 
 
-def _upload_body(boundary: str, content: bytes) -> bytes:
-    return (
-        (
-            f"--{boundary}\r\n"
-            'Content-Disposition: form-data; name="file"; filename="photo.png"\r\n'
-            "Content-Type: image/png\r\n\r\n"
-        ).encode()
-        + content
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-
-
 @pytest.mark.skipif(
     settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
     reason="brings its own PostgreSQL, so it runs once, in the SQLite leg",
@@ -225,12 +207,12 @@ def test_a_render_style_deploy_serves_the_app_safely(deployed):
         "POST", "/api/v1/resources/", {"title": "Rehearsal"}, bearer
     )
     resource_id = json.loads(raw)["id"]
-    boundary = "rehearsal"
+    body, content_type = multipart("file", "photo.png", png_bytes())
     uploaded, raw = site.request(
         "POST",
         f"/api/v1/resources/{resource_id}/upload/",
-        _upload_body(boundary, png_bytes()),
-        {**bearer, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        body,
+        {**bearer, "Content-Type": content_type},
     )
     assert uploaded.status == HTTPStatus.CREATED, raw
     url = json.loads(raw)["url"]
@@ -249,13 +231,13 @@ def test_a_render_style_deploy_serves_the_app_safely(deployed):
     assert any(key.startswith(f"resources/{resource_id}/") for key in keys)
 
     # SIGTERM lets an in-flight request finish before gunicorn exits
-    payload = _upload_body(boundary, png_bytes(16, 16))
+    payload, content_type = multipart("file", "photo.png", png_bytes(16, 16))
     conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=30)
     conn.putrequest("POST", f"/api/v1/resources/{resource_id}/upload/", skip_host=True)
     for name, value in {
         "Host": HOST,
         "X-Forwarded-Proto": "https",
-        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Type": content_type,
         "Content-Length": str(len(payload)),
         **bearer,
     }.items():
