@@ -1,4 +1,4 @@
-"""The OpenAPI schema at /api/v1/schema/ agrees with the HTTP contract (API.md)."""
+"""The OpenAPI schema at /api/v1/schema/ agrees with the HTTP contract (docs/API.md)."""
 
 from __future__ import annotations
 
