@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "django_tasks",
     "django_tasks_db",
+    "django_prometheus",
     "core",
     "accounts",
     "resources",
@@ -197,7 +198,7 @@ PASSWORD_RESET_URL = env_str("PASSWORD_RESET_URL")
 EMAIL_CONFIRM_URL = env_str("EMAIL_CONFIRM_URL")
 
 GOOGLE_CLIENT_IDS = env_list("GOOGLE_CLIENT_ID") or env_list("OAUTH_CLIENT_ID")
-GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET")
+GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET") or env_str("OAUTH_CLIENT_SECRET")
 GOOGLE_CERTS_URL = env_str(
     "GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v3/certs"
 )
@@ -293,6 +294,7 @@ CORS_ALLOW_HEADERS = (
     "user-agent",
     "x-csrftoken",
     "x-requested-with",
+    "x-request-id",
     "ngrok-skip-browser-warning",
 )
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]
