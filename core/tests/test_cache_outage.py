@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import uuid
 from http import HTTPStatus
 from pathlib import Path
 
@@ -34,8 +35,10 @@ def _cache_at(settings, location: str) -> None:
 
 @pytest.fixture
 def redis_down(settings):
-    # A real Redis URL on a port nobody listens on: connections are refused.
-    _cache_at(settings, f"redis://127.0.0.1:{free_port()}/0")
+    # A real Redis URL on a port nobody listens on: connections are refused. The
+    # client name keeps each test's outage apart even if a port comes round again.
+    name = f"gh-ops-{uuid.uuid4().hex[:8]}"
+    _cache_at(settings, f"redis://127.0.0.1:{free_port()}/0?client_name={name}")
 
 
 def _login(client, email: str, password: str):
