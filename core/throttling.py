@@ -95,7 +95,7 @@ def admin_login_throttled(login_view: Callable[..., HttpResponse]) -> Callable:
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST":
             for throttle in (SignInIPThrottle(), AdminLoginAccountThrottle()):
-                # Refused before the form is read: no password check, no hashing.
+                # A refused attempt never reaches the password check (or its hashing).
                 if not throttle.allow_request(request, None):
                     return _too_many_attempts(wait=throttle.wait())
         return login_view(request, *args, **kwargs)
