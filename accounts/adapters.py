@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from accounts import services
+from core.client_ip import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -46,6 +47,10 @@ class AccountAdapter(DefaultAccountAdapter):
             uid, _, token = key.partition("-")
             return settings.PASSWORD_RESET_URL.format(uid=uid, token=token)
         return super().get_reset_password_from_key_url(key)
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth's rate limits key on this: the same hops as the API's throttles.
+        return client_ip(request)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "django_tasks",
     "django_tasks_db",
+    "django_prometheus",
     "core",
     "accounts",
     "resources",
@@ -146,13 +147,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters live here; shared across processes with Redis) -----
+# While Redis is down the counters fall back to each process's memory
+# (core/redis_cache.py) and /health reports the cache as unavailable.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.redis_cache.FallbackRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "gatehouse"),
+            # A server that stops answering costs a request seconds, not minutes.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -197,7 +202,7 @@ PASSWORD_RESET_URL = env_str("PASSWORD_RESET_URL")
 EMAIL_CONFIRM_URL = env_str("EMAIL_CONFIRM_URL")
 
 GOOGLE_CLIENT_IDS = env_list("GOOGLE_CLIENT_ID") or env_list("OAUTH_CLIENT_ID")
-GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET")
+GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET") or env_str("OAUTH_CLIENT_SECRET")
 GOOGLE_CERTS_URL = env_str(
     "GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v3/certs"
 )
@@ -293,6 +298,7 @@ CORS_ALLOW_HEADERS = (
     "user-agent",
     "x-csrftoken",
     "x-requested-with",
+    "x-request-id",
     "ngrok-skip-browser-warning",
 )
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from core import views as core_views
 from core.api_docs import SwaggerView
 from core.metrics import metrics
+from core.throttling import admin_login_throttled
 from resources.views import PublicResourceView
 
 api_v1 = [
@@ -31,6 +32,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("docs", SwaggerView.as_view(url_name="v1:schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="v1:schema"), name="redoc"),
+    # Matched before the admin's own login URL: the same view, behind the throttles.
+    path("admin/login/", admin_login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
 ]

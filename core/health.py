@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from config.storage import CLOUDINARY, GCS
+from core.redis_cache import cache_reachable
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +46,7 @@ def _probe_storage() -> None:
         list(default_storage.bucket.list_blobs(max_results=1, retry=None, timeout=5))
     else:
         default_storage.listdir("")  # disk or S3: one listing of the root
+
+
+def cache_problem() -> str | None:
+    return None if cache_reachable() else "unavailable"

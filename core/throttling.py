@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import time
+from collections.abc import Callable
+from functools import wraps
+from http import HTTPStatus
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
@@ -66,6 +72,43 @@ class SignInAccountThrottle(FixedWindowThrottle):
 
     def ident(self, request: Request) -> str | None:
         email = request.data.get("email") if hasattr(request.data, "get") else None
-        if not isinstance(email, str) or not email.strip():
-            return None
-        return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        return _account_ident(email)
+
+
+class AdminLoginAccountThrottle(SignInAccountThrottle):
+    """Counts the admin form's attempts on the same per-account counter as the API."""
+
+    def ident(self, request: HttpRequest) -> str | None:
+        return _account_ident(request.POST.get("username"))
+
+
+def _account_ident(email: object) -> str | None:
+    if not isinstance(email, str) or not email.strip():
+        return None
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def admin_login_throttled(login_view: Callable[..., HttpResponse]) -> Callable:
+    """Wraps the admin login view in the sign-in throttles, per IP and per account."""
+
+    @wraps(login_view)
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            for throttle in (SignInIPThrottle(), AdminLoginAccountThrottle()):
+                # A refused attempt never reaches the password check (or its hashing).
+                if not throttle.allow_request(request, None):
+                    return _too_many_attempts(wait=throttle.wait())
+        return login_view(request, *args, **kwargs)
+
+    return view
+
+
+def _too_many_attempts(*, wait: float) -> HttpResponse:
+    seconds = math.ceil(wait)
+    response = HttpResponse(
+        f"Too many sign-in attempts. Try again in {seconds} seconds.\n",
+        status=HTTPStatus.TOO_MANY_REQUESTS,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(seconds)
+    return response

@@ -38,6 +38,7 @@ HealthSerializer = inline_serializer(
         "status": serializers.CharField(),
         "database": serializers.CharField(),
         "storage": serializers.CharField(),
+        "cache": serializers.CharField(),
         "version": serializers.CharField(),
     },
 )
@@ -51,15 +52,19 @@ class HealthView(APIView):
     def get(self, request: Request) -> Response:
         database = health.database_problem()
         storage = health.storage_problem()
+        cache = health.cache_problem()
+        # Sign-in survives a cache outage (per-process throttles): degraded, not down.
+        if database or storage:
+            overall, status = "error", HTTPStatus.SERVICE_UNAVAILABLE
+        else:
+            overall, status = ("degraded" if cache else "ok"), HTTPStatus.OK
         body = {
-            "status": "ok" if not (database or storage) else "error",
+            "status": overall,
             "database": database or "ok",
             "storage": storage or "ok",
+            "cache": cache or "ok",
             "version": settings.VERSION,
         }
-        status = (
-            HTTPStatus.OK if body["status"] == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
-        )
         return Response(body, status=status)
 
 

@@ -50,6 +50,27 @@ def test_preflight_from_allowed_origin_allows_the_requested_headers(client):
     assert set(REQUESTED_HEADERS) <= allowed
 
 
+def test_preflight_asking_for_x_request_id_is_allowed(client):
+    response = client.options(
+        "/api/v1/auth/login/",
+        headers={
+            "origin": FRONTEND,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type, x-request-id",
+        },
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert "x-request-id" in _listed(response["Access-Control-Allow-Headers"])
+
+
+@pytest.mark.django_db
+def test_x_request_id_is_exposed_to_the_frontend(client):
+    response = client.get("/api/v1/health/", headers={"origin": FRONTEND})
+
+    assert "x-request-id" in _listed(response["Access-Control-Expose-Headers"])
+
+
 def test_preflight_from_allowed_origin_allows_post(client):
     response = _preflight(client, FRONTEND)
 

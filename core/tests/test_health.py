@@ -14,6 +14,7 @@ def test_health_reports_ok_for_database_and_storage(api_client, path):
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["storage"] == "ok"
+    assert body["cache"] == "ok"
     assert body["version"]
 
 

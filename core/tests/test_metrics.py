@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.apps import apps
 from prometheus_client.parser import text_string_to_metric_families
 
 RESPONSES = "django_http_responses_total_by_status_view_method"
@@ -82,3 +83,8 @@ def test_prometheus_middleware_wraps_all_others(settings):
 
 def test_database_engines_are_left_as_configured(settings):
     assert "prometheus" not in settings.DATABASES["default"]["ENGINE"]
+
+
+def test_django_prometheus_is_an_installed_app():
+    # Its AppConfig.ready() sets up the exports its settings ask for.
+    assert apps.is_installed("django_prometheus")

@@ -113,6 +113,21 @@ def test_oauth_client_id_is_read_when_google_client_id_is_unset():
     )
 
 
+def test_oauth_client_secret_is_read_when_google_client_secret_is_unset():
+    code = (
+        "from django.conf import settings; "
+        "print(settings.GOOGLE_CLIENT_SECRET, "
+        "settings.SOCIALACCOUNT_PROVIDERS['google']['APPS'][0]['secret'])"
+    )
+    google = {"GOOGLE_CLIENT_ID": "web-id", "OAUTH_CLIENT_SECRET": "template-secret"}
+
+    result = manage("shell", "-c", code, GOOGLE_CLIENT_SECRET="", **google)
+
+    assert result.stdout.strip().splitlines()[-1] == (
+        "template-secret template-secret"
+    ), result.stderr
+
+
 def test_a_dotenv_file_is_read_when_present(tmp_path):
     # settings read BASE_DIR/.env; run a copy of the project whose .env sets a value.
     project = tmp_path / "project"
