@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from accounts.views import InvitationAcceptPage
 from core import views as core_views
 from core.api_docs import SwaggerView
 from core.metrics import metrics
@@ -32,6 +33,11 @@ urlpatterns = [
     path("docs", SwaggerView.as_view(url_name="v1:schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="v1:schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    path(
+        "accounts/invitation/<str:uid>/<str:token>/",
+        InvitationAcceptPage.as_view(),
+        name="invitation-accept",
+    ),
     path("accounts/", include("allauth.urls")),
 ]
 
