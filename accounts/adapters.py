@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from accounts import services
+from core.audit import Action
 from core.client_ip import client_ip
 
 
@@ -41,6 +42,19 @@ class AccountAdapter(DefaultAccountAdapter):
         if settings.EMAIL_CONFIRM_URL:
             return settings.EMAIL_CONFIRM_URL.format(key=emailconfirmation.key)
         return super().get_email_confirmation_url(request, emailconfirmation)
+
+    def set_password(self, user: Any, password: str) -> None:
+        # allauth's reset-from-key and change pages both land here; User.save()
+        # then ends the user's sessions and audits the change.
+        match = getattr(self.request, "resolver_match", None)
+        reset = getattr(match, "url_name", "") == "account_reset_password_from_key"
+        user.set_password(
+            password,
+            actor=user,
+            via="web",
+            action=Action.PASSWORD_RESET if reset else Action.PASSWORD_CHANGED,
+        )
+        user.save()
 
     def get_reset_password_from_key_url(self, key: str) -> str:
         if settings.PASSWORD_RESET_URL:

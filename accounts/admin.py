@@ -6,6 +6,10 @@ from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import (
     Case,
     Exists,
@@ -15,15 +19,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from accounts import services
-from accounts.models import AccessRequest, AuthSession, User
+from accounts.errors import InvalidInput
+from accounts.models import AccessRequest, AuthSession, User, normalize_email
 from core.selectors import activity_for_user
 
 RECENT_ACTIVITY_LIMIT = 20
@@ -263,6 +269,32 @@ class UserAdminForm(forms.ModelForm):
         fields = ["full_name", "avatar_url", "status", "role"]
 
 
+class UserAddForm(forms.ModelForm):
+    """Add user: no password; the user is mailed an invitation to choose one."""
+
+    class Meta:
+        model = User
+        fields = ["email", "full_name", "role"]
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+
+class UserPasswordForm(forms.Form):
+    password1 = forms.CharField(
+        label="New password", strip=False, widget=forms.PasswordInput
+    )
+    password2 = forms.CharField(
+        label="New password (again)", strip=False, widget=forms.PasswordInput
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return data
+
+
 @admin.register(User)
 class UserAdmin(admin.ModelAdmin):
     form = UserAdminForm
@@ -299,12 +331,45 @@ class UserAdmin(admin.ModelAdmin):
         "recent_activity",
     ]
     inlines = [AccessRequestInline, AuthSessionInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    add_fields = ["email", "full_name", "role"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).with_email_verified()
+
+    def get_form(
+        self, request: HttpRequest, obj: User | None = None, **kwargs
+    ) -> type[forms.ModelForm]:
+        if obj is None:
+            kwargs["form"] = UserAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
+        return self.add_fields if obj is None else [*self.fields, "password_link"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: User | None = None
+    ) -> list[str]:
+        return [] if obj is None else [*self.readonly_fields, "password_link"]
+
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list:
+        return [] if obj is None else self.inlines
+
+    def get_urls(self) -> list:
+        password = path(
+            "<path:object_id>/password/",
+            self.admin_site.admin_view(self.password_view),
+            name="accounts_user_password",
+        )
+        return [password, *super().get_urls()]
+
+    @admin.display(description="Password")
+    def password_link(self, obj: User) -> SafeString:
+        label = "Set a new password" if obj.has_usable_password() else "Set a password"
+        return format_html(
+            '<a href="{}">{}</a> (ends all of the user\'s sessions)',
+            reverse("admin:accounts_user_password", args=[obj.pk]),
+            label,
+        )
 
     @admin.display(
         description="Email verified", boolean=True, ordering="email_verified"
@@ -360,6 +425,16 @@ class UserAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: User, form: forms.Form, change: bool
     ) -> None:
+        if not change:
+            invited = services.user_invite(
+                invited_by=request.user,
+                email=form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"],
+                role=form.cleaned_data["role"],
+            )
+            # The admin's add view logs and links to `obj`, so it becomes that row.
+            obj.pk, obj._state = invited.pk, invited._state
+            return
         user = services.user_update(
             user=obj,
             role=form.cleaned_data["role"],
@@ -370,6 +445,82 @@ class UserAdmin(admin.ModelAdmin):
         services.user_update_profile(
             user=user, avatar_url=form.cleaned_data["avatar_url"]
         )
+
+    def response_add(
+        self, request: HttpRequest, obj: User, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        self.message_user(
+            request, f"An invitation to set a password was emailed to {obj.email}."
+        )
+        return super().response_add(request, obj, post_url_continue)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except services.LastAdminError as exc:
+            self.message_user(request, str(exc.detail), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        # The bulk delete runs here; one refused user rolls back the whole batch,
+        # and with it the log entries the admin wrote before deleting.
+        if request.method != "POST":
+            return super().changelist_view(request, extra_context)
+        try:
+            with transaction.atomic():
+                return super().changelist_view(request, extra_context)
+        except services.LastAdminError as exc:
+            self.message_user(request, str(exc.detail), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.user_delete_by_admin(user=obj, deleted_by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            services.user_delete_by_admin(user=user, deleted_by=request.user)
+
+    def password_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            raise Http404
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        form = UserPasswordForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                services.user_set_password(
+                    user=user,
+                    password=form.cleaned_data["password1"],
+                    set_by=request.user,
+                )
+            except InvalidInput as exc:
+                for message in (exc.errors or {}).get("password", []):
+                    form.add_error("password1", message)
+            else:
+                if user.pk == request.user.pk:
+                    update_session_auth_hash(request, user)
+                self.log_change(request, user, "Set a new password.")
+                self.message_user(
+                    request,
+                    "Password set; every session of the user has ended.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:accounts_user_change", args=[user.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Set the password of {user.email}",
+            "form": form,
+            "opts": self.opts,
+            "original": user,
+        }
+        return TemplateResponse(request, "admin/accounts/user/password.html", context)
 
 
 def _actor_label(actor: User | None, *, user: User) -> str:

@@ -6,6 +6,7 @@ from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.urls import reverse
 
+from accounts.invitations import INVITATION_LIFETIME, invitation_url
 from accounts.models import AccessRequest, User
 
 
@@ -42,3 +43,12 @@ def access_decision_notify_user(access_request: AccessRequest) -> None:
         "password_reset_url": _admin_url(reverse("account_reset_password")),
     }
     get_adapter().send_mail(template, user.email, context)
+
+
+def invitation_send(user: User) -> None:
+    context = {
+        "user": user,
+        "invitation_url": invitation_url(user),
+        "valid_days": INVITATION_LIFETIME.days,
+    }
+    get_adapter().send_mail("account/email/invitation", user.email, context)

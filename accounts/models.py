@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import (
@@ -8,10 +9,12 @@ from django.contrib.auth.models import (
     BaseUserManager,
     PermissionsMixin,
 )
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from core.models import ActivityLog
 
 
 def normalize_email(email: str) -> str:
@@ -27,6 +30,16 @@ class UserQuerySet(models.QuerySet):
 
     def active_admins(self) -> UserQuerySet:
         return self.filter(role=User.Role.ADMIN, status=User.Status.APPROVED)
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    """Who set a user's password and how, noted by User.set_password()."""
+
+    actor: User | None
+    via: str  # "api", "web" (allauth's pages), "admin" or "other"
+    action: str
+    keep_session_id: str | None = None
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
@@ -91,6 +104,43 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def set_password(
+        self,
+        raw_password: str | None,
+        *,
+        actor: User | None = None,
+        via: str = "other",
+        action: str = ActivityLog.Action.PASSWORD_CHANGED,
+        keep_session_id: str | None = None,
+    ) -> None:
+        """Also notes who set it, for the sessions' end and audit entry on save."""
+        super().set_password(raw_password)
+        self._password_change = PasswordChange(
+            actor=actor, via=via, action=action, keep_session_id=keep_session_id
+        )
+
+    def save(self, *args, **kwargs) -> None:
+        # Every path that sets a password (the API, allauth's pages, the admin,
+        # `changepassword`, a shell) ends up here, so each one ends the user's
+        # sessions. Django leaves `_password` set only for a real change, not for
+        # a hash upgrade on sign-in.
+        update_fields = kwargs.get("update_fields")
+        change = getattr(self, "_password_change", None)
+        self._password_change = None
+        if (
+            self._password is None
+            or change is None
+            or self._state.adding
+            or (update_fields is not None and "password" not in update_fields)
+        ):
+            super().save(*args, **kwargs)
+            return
+        from accounts import services
+
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            services.password_change_record(user=self, change=change)
 
     @property
     def is_active(self) -> bool:

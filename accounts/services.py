@@ -32,7 +32,14 @@ from accounts.errors import (
     SignupClosed,
     TokenNotValid,
 )
-from accounts.models import AccessRequest, AuthSession, User, normalize_email
+from accounts.invitations import invited_user
+from accounts.models import (
+    AccessRequest,
+    AuthSession,
+    PasswordChange,
+    User,
+    normalize_email,
+)
 from core.audit import Action, record_activity
 from core.client_ip import client_ip
 from core.errors import ApiError
@@ -319,26 +326,103 @@ def user_change_password(
     if not user.check_password(old_password):
         raise InvalidInput("old_password", ["The current password is not correct."])
     user.set_password(
-        _password_checked(password=new_password, user=user, field="new_password")
+        _password_checked(password=new_password, user=user, field="new_password"),
+        actor=user,
+        via="api",
+        keep_session_id=keep_session_id,
     )
-    with transaction.atomic():
-        user.save(update_fields=["password"])
-        sessions_end_all(
-            user=user, reason="password_changed", except_id=keep_session_id
-        )
-        record_activity(action=Action.PASSWORD_CHANGED, actor=user, target=user)
+    user.save(update_fields=["password"])
 
 
 def user_reset_password(*, user: User, new_password: str) -> None:
     user.set_password(
-        _password_checked(password=new_password, user=user, field="new_password")
+        _password_checked(password=new_password, user=user, field="new_password"),
+        actor=user,
+        via="api",
+        action=Action.PASSWORD_RESET,
     )
     with transaction.atomic():
         user.save(update_fields=["password"])
-        sessions_end_all(user=user, reason="password_reset")
-        record_activity(action=Action.PASSWORD_RESET, actor=user, target=user)
         # The reset link was mailed to this address, so the owner has proven it.
         EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
+
+
+def password_change_record(*, user: User, change: PasswordChange) -> None:
+    """Ends the sessions of a user whose password was just saved, and audits it."""
+    sessions_end_all(
+        user=user,
+        reason=change.action.replace(".", "_"),
+        except_id=change.keep_session_id,
+    )
+    record_activity(
+        action=change.action,
+        actor=change.actor,
+        target=user,
+        metadata={"via": change.via},
+    )
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    email: str,
+    invited_by: User,
+    full_name: str = "",
+    role: str = User.Role.USER,
+) -> User:
+    """Creates an approved user without a password and mails them an invitation."""
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise EmailTaken()
+    user = User(email=email, full_name=full_name, status=User.Status.APPROVED)
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise EmailTaken() from None
+    EmailAddress.objects.create(user=user, email=email, primary=True)
+    if role != user.role:
+        user_set_role(user=user, role=role, actor=invited_by)
+    record_activity(
+        action=Action.INVITATION_SENT,
+        actor=invited_by,
+        target=user,
+        metadata={"role": role},
+    )
+    user_id = str(user.pk)
+    transaction.on_commit(lambda: tasks.email_invitation.enqueue(user_id))
+    return user
+
+
+@transaction.atomic
+def invitation_accept(
+    *, uid: str, token: str, new_password: str, via: str = "api"
+) -> User:
+    """Sets the invited user's password and confirms the address; the link is used up."""
+    # Locked, so two accepts of one link at once set the password only once.
+    user = invited_user(uid=uid, token=token, for_update=True)
+    if user is None:
+        raise InvalidInput("token", ["The invitation link is invalid or has expired."])
+    user.set_password(
+        _password_checked(password=new_password, user=user, field="new_password"),
+        actor=user,
+        via=via,
+        action=Action.INVITATION_ACCEPTED,
+    )
+    user.save(update_fields=["password"])
+    # The link was mailed to this address, so the owner has proven it.
+    EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
+    return user
+
+
+def user_set_password(*, user: User, password: str, set_by: User) -> User:
+    """An admin sets a user's password; like every password change, it ends sessions."""
+    user.set_password(
+        _password_checked(password=password, user=user), actor=set_by, via="admin"
+    )
+    user.save(update_fields=["password"])
+    return user
 
 
 AVATAR_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
@@ -370,10 +454,20 @@ def user_delete(*, user: User, password: str | None) -> None:
     """Deletes the account with its sessions, data and stored files."""
     if user.has_usable_password() and not user.check_password(password or ""):
         raise InvalidInput("password", ["The password is not correct."])
+    _user_delete(user=user, actor=user)
+
+
+@transaction.atomic
+def user_delete_by_admin(*, user: User, deleted_by: User) -> None:
+    """An admin's deletion of an account: no password asked, the same rules kept."""
+    _user_delete(user=user, actor=deleted_by)
+
+
+def _user_delete(*, user: User, actor: User) -> None:
     _ensure_an_admin_remains(user=user, new_role=User.Role.USER, new_status=user.status)
     files_delete_on_commit(_stored_files_of(user))
     # Recorded before the delete: the entry stays, its actor set to NULL with the row.
-    record_activity(action=Action.ACCOUNT_DELETED, actor=user, target=user)
+    record_activity(action=Action.ACCOUNT_DELETED, actor=actor, target=user)
     user.delete()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from allauth.account.forms import ResetPasswordForm
 
 from accounts import emails
-from accounts.models import AccessRequest
+from accounts.models import AccessRequest, User
 from core.tasks import retried_task
 
 
@@ -25,3 +25,9 @@ def email_password_reset(email: str) -> None:
     form = ResetPasswordForm(data={"email": email})
     if form.is_valid():
         form.save(None)
+
+
+@retried_task
+def email_invitation(user_id: str) -> None:
+    """The invitation link is made when the mail is sent; its 7 days start then."""
+    emails.invitation_send(User.objects.get(pk=user_id))

@@ -25,5 +25,10 @@ urlpatterns = [
         views.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
+    path(
+        "invitation/accept/",
+        views.InvitationAcceptView.as_view(),
+        name="invitation-accept",
+    ),
     *router.urls,
 ]

@@ -4,6 +4,10 @@ from http import HTTPStatus
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import url_str_to_user_pk
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views import View
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -17,6 +21,7 @@ from accounts import serializers as s
 from accounts import services, tasks
 from accounts.errors import AuthenticationFailed, InvalidCredentials, InvalidInput
 from accounts.google import google_id_token_verify
+from accounts.invitations import invited_user
 from accounts.models import AccessRequest, AuthSession, User
 from accounts.permissions import IsAdmin
 from core.schema import (
@@ -328,6 +333,74 @@ class PasswordResetConfirmView(APIView):
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
+class InvitationAcceptView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=s.InvitationAcceptSerializer,
+        responses={
+            204: NO_CONTENT,
+            400: error(
+                "`invalid`: a weak password, or the link is malformed, used or expired."
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.InvitationAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.invitation_accept(**serializer.validated_data)
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class InvitationAcceptForm(forms.Form):
+    new_password1 = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput
+    )
+    new_password2 = forms.CharField(
+        label="Password (again)", strip=False, widget=forms.PasswordInput
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("new_password1") != data.get("new_password2"):
+            self.add_error("new_password2", "The two passwords differ.")
+        return data
+
+
+class InvitationAcceptPage(View):
+    """The server's invitation page, for when INVITATION_URL names no frontend."""
+
+    template_name = "account/invitation_accept.html"
+
+    def get(self, request: HttpRequest, uid: str, token: str) -> HttpResponse:
+        valid = invited_user(uid=uid, token=token) is not None
+        return self._page(request, form=InvitationAcceptForm(), valid=valid)
+
+    def post(self, request: HttpRequest, uid: str, token: str) -> HttpResponse:
+        form = InvitationAcceptForm(request.POST)
+        if not form.is_valid():
+            return self._page(request, form=form, valid=True)
+        try:
+            services.invitation_accept(
+                uid=uid,
+                token=token,
+                new_password=form.cleaned_data["new_password1"],
+                via="web",
+            )
+        except InvalidInput as exc:
+            if "token" in (exc.errors or {}):
+                return self._page(request, form=form, valid=False)
+            for message in (exc.errors or {}).get("new_password", []):
+                form.add_error("new_password1", message)
+            return self._page(request, form=form, valid=True)
+        return self._page(request, form=None, valid=True, done=True)
+
+    def _page(self, request: HttpRequest, **context: object) -> HttpResponse:
+        status = HTTPStatus.OK if context["valid"] else HTTPStatus.BAD_REQUEST
+        return render(request, self.template_name, context, status=status)
+
+
 # --- Admin API ----------------------------------------------------------------------
 
 
@@ -351,10 +424,29 @@ class AdminUserViewSet(
     filterset_fields = ["status", "role"]
     search_fields = ["email", "full_name"]
     ordering_fields = ["date_joined", "email", "last_login", "status", "role"]
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         return User.objects.with_email_verified()
+
+    @extend_schema(
+        request=s.AdminUserCreateSerializer,
+        responses={
+            201: s.UserSerializer,
+            400: error("`invalid` or `email_taken`."),
+            **ADMIN_ERRORS,
+        },
+    )
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = s.AdminUserCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_invite(
+            invited_by=request.user, **serializer.validated_data
+        )
+        return Response(
+            s.user_to_json(self.get_queryset().get(pk=user.pk)),
+            status=HTTPStatus.CREATED,
+        )
 
     @extend_schema(
         request=s.AdminUserUpdateSerializer,

@@ -200,6 +200,7 @@ LOGIN_URL = "account_login"
 # Links in emails: a frontend may take them over with {uid}/{token} or {key}.
 PASSWORD_RESET_URL = env_str("PASSWORD_RESET_URL")
 EMAIL_CONFIRM_URL = env_str("EMAIL_CONFIRM_URL")
+INVITATION_URL = env_str("INVITATION_URL")
 
 GOOGLE_CLIENT_IDS = env_list("GOOGLE_CLIENT_ID") or env_list("OAUTH_CLIENT_ID")
 GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET") or env_str("OAUTH_CLIENT_SECRET")

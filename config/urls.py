@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from accounts.views import InvitationAcceptPage
 from core import views as core_views
 from core.api_docs import SwaggerView
 from core.metrics import metrics
@@ -35,6 +36,11 @@ urlpatterns = [
     # Matched before the admin's own login URL: the same view, behind the throttles.
     path("admin/login/", admin_login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
+    path(
+        "accounts/invitation/<str:uid>/<str:token>/",
+        InvitationAcceptPage.as_view(),
+        name="invitation-accept",
+    ),
     path("accounts/", include("allauth.urls")),
 ]
 

@@ -35,6 +35,8 @@ class ActivityLog(models.Model):
         PASSWORD_RESET = "password.reset"  # noqa: S105 (an event name)
         LOGGED_OUT_ALL = "sessions.logged_out_all"
         ACCOUNT_DELETED = "user.deleted"
+        INVITATION_SENT = "invitation.sent"
+        INVITATION_ACCEPTED = "invitation.accepted"
         RESOURCE_CREATED = "resource.created"
         RESOURCE_DELETED = "resource.deleted"
         RESOURCE_SHARED = "resource.shared"

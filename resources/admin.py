@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from resources import services
 from resources.models import Resource, ResourceFile
 
 
@@ -19,3 +22,12 @@ class ResourceAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     readonly_fields = ["owner", "share_token", "created_at", "updated_at"]
     inlines = [ResourceFileInline]
+
+    def delete_model(self, request: HttpRequest, obj: Resource) -> None:
+        services.resource_delete(resource=obj, actor=request.user)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[Resource]
+    ) -> None:
+        for resource in queryset:
+            services.resource_delete(resource=resource, actor=request.user)
