@@ -23,7 +23,9 @@ load_dotenv(BASE_DIR / ".env", override=False)
 
 VERSION = env_str("GATEHOUSE_VERSION", "0.1.0")
 IS_PRODUCTION = env_bool("IS_PRODUCTION", default=False)
-DEBUG = False if IS_PRODUCTION else env_bool("DEBUG", default=True)
+# Off unless asked for: `make run` asks for it, on loopback only. Its technical
+# pages show settings and the environment, so nothing public may ever see one.
+DEBUG = not IS_PRODUCTION and env_bool("DEBUG", default=False)
 
 # Development keys: fine on a laptop, refused in production (see the checks below).
 DEVELOPMENT_SECRET_KEY = "django-insecure-gatehouse-development-only"  # noqa: S105
@@ -311,6 +313,10 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Outside production whitenoise serves static files straight from the apps, so the
+# admin keeps its CSS with DEBUG off and without collectstatic.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 
 USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != (
     "django.core.files.storage.FileSystemStorage"
