@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",  # after CORS: a 413 carries its headers
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -102,6 +103,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",  # admin and API docs pages
+    "core.middleware.ApiExceptionMiddleware",  # JSON 500 under /api/, even with DEBUG
     "allauth.account.middleware.AccountMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",  # keep last
 ]
@@ -335,6 +337,10 @@ ALLOWED_UPLOAD_TYPES = env_list(
     ],
 )
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
+# Any other body under /api/ (JSON, forms) declaring more than this is refused
+# unread (core.middleware.RequestBodyLimitMiddleware): DRF's parsers read the
+# stream whole, and DATA_UPLOAD_MAX_MEMORY_SIZE does not guard them.
+MAX_JSON_BODY = env_int("MAX_JSON_BODY", default=1024 * 1024)
 
 # --- Background tasks (django-tasks, the API Django 6 adopted) --------------------
 # "immediate" runs a task inside the request that enqueued it (tests, local runs);

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from core import views as core_views
 from core.api_docs import SwaggerView
+from core.errors import api_not_found
 from core.metrics import metrics
 from resources.views import PublicResourceView
 
@@ -37,6 +38,8 @@ urlpatterns = [
 
 if not settings.USE_CLOUD_STORAGE:
     urlpatterns.append(re_path(r"^assets/(?P<path>.+)$", core_views.serve_asset))
+# Last: any other path under /api/ is a JSON 404, with DEBUG on too.
+urlpatterns.append(re_path(r"^api/(?P<unmatched>.*)$", api_not_found))
 
 handler404 = "core.errors.not_found"
 handler500 = "core.errors.server_error"
