@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 
 from core import views as core_views
-from core.api_docs import SwaggerView
+from core.api_docs import RedocView, SwaggerView
 from core.errors import api_not_found
 from core.metrics import metrics
 from resources.views import PublicResourceView
@@ -31,7 +31,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),  # Prometheus; METRICS_TOKEN as bearer
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("docs", SwaggerView.as_view(url_name="v1:schema"), name="swagger-ui"),
-    path("redoc", SpectacularRedocView.as_view(url_name="v1:schema"), name="redoc"),
+    path("redoc", RedocView.as_view(url_name="v1:schema"), name="redoc"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
 ]
