@@ -6,6 +6,7 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
+from core.tests.gunicorn_process import fetch, gunicorn
 from core.tests.request_bodies import CountingInput
 
 LOGIN = "/api/v1/auth/login/"
@@ -100,3 +101,28 @@ def test_a_throttled_caller_gets_429_before_its_body_is_parsed(settings):
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert response.json()["code"] == "throttled"
     assert malformed.read_bytes == 0
+
+
+def test_under_gunicorn_a_chunked_body_is_never_read(tmp_path):
+    # Without Content-Length Django reads a body as empty, whatever follows.
+    def chunks():
+        yield b'{"email": "a@example.com", "password": "'
+        for _ in range(32):
+            yield b"x" * 65536
+        yield b'"}'
+
+    with gunicorn(
+        tmp_path, config="", env={"DATABASE_URL": f"sqlite:///{tmp_path}/db"}
+    ) as server:
+        answer = fetch(
+            f"{server.url}{LOGIN}",
+            method="POST",
+            headers={"Content-Type": "application/json"},
+            body=chunks(),
+        )
+
+    assert answer.status == HTTPStatus.BAD_REQUEST
+    assert json.loads(answer.body)["errors"] == {
+        "email": ["This field is required."],
+        "password": ["This field is required."],
+    }
