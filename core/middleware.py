@@ -141,6 +141,11 @@ def _declared_length(request: HttpRequest) -> int:
         return 0  # as Django reads it: the body is then never read
 
 
+def _size(limit: int) -> str:
+    megabyte = 1024 * 1024
+    return f"{limit / megabyte:g} MB" if limit >= megabyte else f"{limit / 1024:g} KB"
+
+
 class RequestBodyLimitMiddleware:
     """Refuses a body under /api/ declared over MAX_JSON_BODY, before reading it.
 
@@ -158,11 +163,10 @@ class RequestBodyLimitMiddleware:
             and _declared_length(request) > settings.MAX_JSON_BODY
             and request.content_type.lower() != "multipart/form-data"
         ):
-            limit_kb = settings.MAX_JSON_BODY / 1024
             return json_error(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 "payload_too_large",
-                f"The request body is larger than {limit_kb:g} KB.",
+                f"The request body is larger than {_size(settings.MAX_JSON_BODY)}.",
             )
         return self.get_response(request)
 

@@ -46,6 +46,17 @@ def test_a_json_body_over_the_cap_is_refused_before_it_is_read(path, settings):
 
 
 @pytest.mark.django_db
+def test_the_default_cap_is_one_megabyte(settings):
+    body = CountingInput(_json_of_size(settings.MAX_JSON_BODY + 1))
+
+    response = _post(LOGIN, body, content_type="application/json")
+
+    assert settings.MAX_JSON_BODY == 1024 * 1024
+    assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert response.json()["detail"] == "The request body is larger than 1 MB."
+
+
+@pytest.mark.django_db
 def test_a_form_body_over_the_cap_is_refused_too(settings):
     settings.MAX_JSON_BODY = 1024
     body = CountingInput(b"email=a%40example.com&password=" + b"x" * 4096)
