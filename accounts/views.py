@@ -48,6 +48,13 @@ class PublicAuthView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [SignInIPThrottle, SignInAccountThrottle]
 
+    def check_throttles(self, request: Request) -> None:
+        # DRF asks every throttle even after one refused, and the per-account one
+        # parses the body: a refused caller's body is never read.
+        for throttle in self.get_throttles():
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())
+
     def validated(self, serializer_class: type, request: Request) -> dict:
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -23,7 +23,9 @@ load_dotenv(BASE_DIR / ".env", override=False)
 
 VERSION = env_str("GATEHOUSE_VERSION", "0.1.0")
 IS_PRODUCTION = env_bool("IS_PRODUCTION", default=False)
-DEBUG = False if IS_PRODUCTION else env_bool("DEBUG", default=True)
+# Off unless asked for: `make run` asks for it, on loopback only. Its technical
+# pages show settings and the environment, so nothing public may ever see one.
+DEBUG = not IS_PRODUCTION and env_bool("DEBUG", default=False)
 
 # Development keys: fine on a laptop, refused in production (see the checks below).
 DEVELOPMENT_SECRET_KEY = "django-insecure-gatehouse-development-only"  # noqa: S105
@@ -94,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",  # after CORS: a 413 carries its headers
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",  # admin and API docs pages
+    "core.middleware.ApiExceptionMiddleware",  # JSON 500 under /api/, even with DEBUG
     "allauth.account.middleware.AccountMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",  # keep last
 ]
@@ -319,6 +323,10 @@ STORAGES = {
     },
 }
 
+# Outside production whitenoise serves static files straight from the apps, so the
+# admin keeps its CSS with DEBUG off and without collectstatic.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+
 USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != (
     "django.core.files.storage.FileSystemStorage"
 )
@@ -336,6 +344,10 @@ ALLOWED_UPLOAD_TYPES = env_list(
     ],
 )
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
+# Any other body under /api/ (JSON, forms) declaring more than this is refused
+# unread (core.middleware.RequestBodyLimitMiddleware): DRF's parsers read the
+# stream whole, and DATA_UPLOAD_MAX_MEMORY_SIZE does not guard them.
+MAX_JSON_BODY = env_int("MAX_JSON_BODY", default=1024 * 1024)
 
 # --- Background tasks (django-tasks, the API Django 6 adopted) --------------------
 # "immediate" runs a task inside the request that enqueued it (tests, local runs);

@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts.views import InvitationAcceptPage
 from core import views as core_views
-from core.api_docs import SwaggerView
+from core.api_docs import RedocView, SwaggerView
+from core.errors import api_not_found
 from core.metrics import metrics
 from core.throttling import admin_login_throttled
 from resources.views import PublicResourceView
@@ -32,7 +33,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),  # Prometheus; METRICS_TOKEN as bearer
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("docs", SwaggerView.as_view(url_name="v1:schema"), name="swagger-ui"),
-    path("redoc", SpectacularRedocView.as_view(url_name="v1:schema"), name="redoc"),
+    path("redoc", RedocView.as_view(url_name="v1:schema"), name="redoc"),
     # Matched before the admin's own login URL: the same view, behind the throttles.
     path("admin/login/", admin_login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
@@ -46,6 +47,8 @@ urlpatterns = [
 
 if not settings.USE_CLOUD_STORAGE:
     urlpatterns.append(re_path(r"^assets/(?P<path>.+)$", core_views.serve_asset))
+# Last: any other path under /api/ is a JSON 404, with DEBUG on too.
+urlpatterns.append(re_path(r"^api/(?P<unmatched>.*)$", api_not_found))
 
 handler404 = "core.errors.not_found"
 handler500 = "core.errors.server_error"

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -86,24 +87,40 @@ def _code_of(exc: exceptions.APIException) -> str:
     return exc.default_code
 
 
-def _is_api(request: HttpRequest) -> bool:
+def is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
 
 
+def json_error(status: HTTPStatus, code: str, detail: str) -> JsonResponse:
+    """The error shape, for answers made outside DRF's exception handler."""
+    return JsonResponse({"detail": detail, "code": code}, status=status)
+
+
+def api_not_found_response() -> JsonResponse:
+    return json_error(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
+
+
+def api_server_error_response() -> JsonResponse:
+    return json_error(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "server_error", "Internal server error."
+    )
+
+
+@csrf_exempt  # answers 404 to every method; a CSRF 403 would hide that
+def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
+    """The last route under /api/: a Resolver404 would get Django's HTML with DEBUG."""
+    return api_not_found_response()
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
-        return JsonResponse(
-            {"detail": "Not found.", "code": "not_found"}, status=HTTPStatus.NOT_FOUND
-        )
+    if is_api(request):
+        return api_not_found_response()
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
-        return JsonResponse(
-            {"detail": "Internal server error.", "code": "server_error"},
-            status=HTTPStatus.INTERNAL_SERVER_ERROR,
-        )
+    if is_api(request):
+        return api_server_error_response()
     return defaults.server_error(request)
 
 

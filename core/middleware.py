@@ -1,10 +1,23 @@
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
+from http import HTTPStatus
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.core.signals import got_request_exception
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils.log import log_response
 
+from core.errors import (
+    api_not_found_response,
+    api_server_error_response,
+    is_api,
+    json_error,
+)
 from core.request_id import HEADER as REQUEST_ID_HEADER
 from core.request_id import (
     bind_request_id,
@@ -80,13 +93,12 @@ CSP_SWAGGER = _policy(
 )
 # ReDoc styles itself with styled-components, which inserts <style> elements at
 # run time without a nonce: 'unsafe-inline' styles (never scripts) on this page
-# only. Its search runs in a web worker made from a blob: URL; its template links
-# the Montserrat and Roboto fonts from Google Fonts, and its "API docs by Redocly"
-# footer shows a logo from Redocly's CDN.
+# only. Its search runs in a web worker made from a blob: URL. Its template is
+# ours, without Google Fonts; the "API docs by Redocly" footer's logo from
+# Redocly's CDN is blocked here, and ReDoc drops the image when it fails.
 CSP_REDOC = _policy(
-    style_src="'self' 'unsafe-inline' https://fonts.googleapis.com",
-    font_src="'self' https://fonts.gstatic.com",
-    img_src="'self' data: https://cdn.redoc.ly",
+    style_src="'self' 'unsafe-inline'",
+    img_src="'self' data:",
     worker_src="'self' blob:",
 )
 CSP_BY_PAGE = {"/docs": CSP_SWAGGER, "/redoc": CSP_REDOC}
@@ -119,4 +131,93 @@ class ContentSecurityPolicyMiddleware:
             "text/html"
         ) and not response.has_header("Content-Security-Policy"):
             response["Content-Security-Policy"] = policy.replace("{nonce}", nonce)
+        return response
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # as Django reads it: the body is then never read
+
+
+def _size(limit: int) -> str:
+    megabyte = 1024 * 1024
+    return f"{limit / megabyte:g} MB" if limit >= megabyte else f"{limit / 1024:g} KB"
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses a body under /api/ declared over MAX_JSON_BODY, before reading it.
+
+    DRF's parsers read the whole stream, past DATA_UPLOAD_MAX_MEMORY_SIZE.
+    Multipart bodies are left to MAX_UPLOAD_SIZE and core.uploads, which
+    streams them to disk.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            is_api(request)
+            and _declared_length(request) > settings.MAX_JSON_BODY
+            and request.content_type.lower() != "multipart/form-data"
+        ):
+            return json_error(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                "payload_too_large",
+                f"The request body is larger than {_size(settings.MAX_JSON_BODY)}.",
+            )
+        return self.get_response(request)
+
+
+class ApiExceptionMiddleware:
+    """Answers an exception a view under /api/ raised as JSON, whatever DEBUG says.
+
+    With DEBUG on, Django would answer its technical page, which shows settings
+    and the environment. Errors are still signalled (Sentry listens) and logged
+    as Django would have.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        if not is_api(request) or settings.DEBUG_PROPAGATE_EXCEPTIONS:
+            return None
+        if isinstance(exception, Http404):
+            return api_not_found_response()
+        if isinstance(exception, PermissionDenied):
+            return json_error(
+                HTTPStatus.FORBIDDEN,
+                "permission_denied",
+                "You do not have permission to perform this action.",
+            )
+        if isinstance(
+            exception, (BadRequest, SuspiciousOperation, MultiPartParserError)
+        ):
+            if isinstance(exception, SuspiciousOperation):
+                logging.getLogger(
+                    f"django.security.{exception.__class__.__name__}"
+                ).error(
+                    str(exception),
+                    exc_info=exception,
+                    extra={"status_code": 400, "request": request},
+                )
+            return json_error(HTTPStatus.BAD_REQUEST, "invalid", "Bad request.")
+        got_request_exception.send(sender=None, request=request)
+        response = api_server_error_response()
+        log_response(
+            "%s: %s",
+            response.reason_phrase,
+            request.path,
+            response=response,
+            request=request,
+            exception=exception,
+        )
         return response

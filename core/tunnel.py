@@ -198,6 +198,22 @@ def _ngrok_failure(
     return f"{reason}. Run `ngrok http {port}` by hand to see ngrok's own output."
 
 
+def signing_keys_check() -> None:
+    """Refuses to publish a server whose signing keys anyone can look up."""
+    built_in = {
+        "SECRET_KEY": settings.DEVELOPMENT_SECRET_KEY,
+        "JWT_SECRET_KEY": settings.DEVELOPMENT_JWT_SECRET_KEY,
+    }
+    weak = [name for name, key in built_in.items() if getattr(settings, name) == key]
+    if weak:
+        raise TunnelError(
+            f"{' and '.join(weak)} {'is' if len(weak) == 1 else 'are'} unset or the "
+            "built-in development value, which anyone can use to forge signed "
+            "values: run `make run` once (it writes random keys into .env), or set "
+            "them, and run this again."
+        )
+
+
 def dev_server_env(*, public_url: str, environ: Mapping[str, str]) -> dict[str, str]:
     """The development server's environment: the tunnel's host allowed and trusted."""
     host = urlsplit(public_url).hostname or ""
@@ -206,6 +222,8 @@ def dev_server_env(*, public_url: str, environ: Mapping[str, str]) -> dict[str, 
         **environ,
         "TUNNEL_HOST": host,
         "BASE_URL": f"https://{host}",
+        # The server is public: never Django's debug pages, whatever .env says.
+        "DEBUG": "false",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -283,6 +301,7 @@ def tunnel_run(
     write: Callable[[str], None],
 ) -> None:
     """Serves on `port` through ngrok until Ctrl-C or either child stops."""
+    signing_keys_check()
     if proxy_port and not settings.URL_PREFIX:
         raise TunnelError(
             "--proxy-port needs URL_PREFIX (e.g. URL_PREFIX=/gatehouse): the path the "

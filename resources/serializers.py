@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
+
 from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
 from resources.models import Resource, ResourceFile
+
+DATA_MAX_BYTES = 64 * 1024  # `data` as compact UTF-8 JSON
 
 
 def _absolute(request, url: str) -> str:
@@ -61,6 +65,11 @@ class ResourceSerializer(serializers.ModelSerializer):
     def validate_data(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object.")
+        compact = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if len(compact.encode()) > DATA_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"Must be at most {DATA_MAX_BYTES // 1024} KB once serialised."
+            )
         return value
 
 

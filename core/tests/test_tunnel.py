@@ -31,6 +31,11 @@ from core.tests.served_app import (
 from core.tunnel import dev_server_env
 
 TOKEN = "fake-ngrok-token"
+# Keys of this run's own: the tunnel refuses the built-in development ones.
+SIGNING_KEYS = {
+    "SECRET_KEY": "tunnel-test-secret-key-" + "s" * 40,
+    "JWT_SECRET_KEY": "tunnel-test-jwt-secret-key-" + "j" * 40,
+}
 DOMAIN = "gatehouse-demo.ngrok-free.app"
 FAST = 10  # seconds: every failure must be reported well within this
 
@@ -105,6 +110,7 @@ def tunnel_env(fake_ngrok_dir, served_database_template, tmp_path):
         PATH=f"{fake_ngrok_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         NGROK_AUTH_TOKEN=TOKEN,
         FAKE_NGROK_ARGS_FILE=str(tmp_path / "ngrok-args.json"),
+        **SIGNING_KEYS,
     )
 
 
@@ -121,6 +127,9 @@ def running_tunnel(fake_ngrok_dir, served_database_template, tmp_path_factory):
         # Only TUNNEL_HOST, which the command sets, can let the tunnel's host in.
         ALLOWED_HOSTS="localhost,127.0.0.1",
         CSRF_TRUSTED_ORIGINS="http://localhost:8000",
+        # Asked for, as a .env might: the public server runs without it all the same.
+        DEBUG="true",
+        **SIGNING_KEYS,
     )
     tunnel = Tunnel(env, "--noreload")
     try:
@@ -212,6 +221,13 @@ def test_tunnel_origin_passes_the_admin_login_csrf_check(running_tunnel):
     assert reply.headers["Location"] == "/admin/"
 
 
+def test_the_public_server_runs_with_debug_off(running_tunnel):
+    reply = _through_tunnel(running_tunnel, "GET", "/no-such-page")
+
+    assert reply.status == HTTPStatus.NOT_FOUND
+    assert "URLconf" not in reply.text()  # Django's technical 404 names it
+
+
 def test_other_hosts_are_still_refused(running_tunnel):
     reply = http_request(
         running_tunnel.port, "GET", "/health", headers={"Host": "evil.example.com"}
@@ -256,7 +272,7 @@ def _fails_in_one_line(env: dict[str, str], *args: str) -> str:
     finally:
         stop(tunnel.process, group=True)
 
-    assert returncode != 0
+    assert returncode == 1  # CommandError's
     assert len(lines) == 1, lines
     assert time.monotonic() - started < FAST
     assert port_is_closed(tunnel.port)
@@ -270,6 +286,28 @@ def test_missing_auth_token_is_one_line_and_fails_fast(tunnel_env):
 
     assert "NGROK_AUTH_TOKEN is not set" in line
     assert "dashboard.ngrok.com" in line
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SECRET_KEY"])
+def test_an_unset_signing_key_is_refused_in_one_line(tunnel_env, name):
+    # Empty rather than absent: a developer's own .env must not fill it in.
+    line = _fails_in_one_line({**tunnel_env, name: ""})
+
+    assert f"{name} is unset or the built-in development value" in line
+    assert "make run" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "built_in"),
+    [
+        ("SECRET_KEY", "django-insecure-gatehouse-development-only"),
+        ("JWT_SECRET_KEY", "django-insecure-gatehouse-jwt-development-only"),
+    ],
+)
+def test_a_built_in_signing_key_is_refused_in_one_line(tunnel_env, name, built_in):
+    line = _fails_in_one_line({**tunnel_env, name: built_in})
+
+    assert f"{name} is unset or the built-in development value" in line
 
 
 def test_ngrok_not_on_path_is_one_line_and_fails_fast(tunnel_env, tmp_path):

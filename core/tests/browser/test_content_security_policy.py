@@ -9,6 +9,8 @@ from conftest import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+
 # Runs before any page script and is not itself subject to the page's policy.
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -60,7 +62,8 @@ def test_redoc_renders_and_searches_under_its_policy(watched):
     # Search runs in ReDoc's blob: web worker.
     watched.get_by_placeholder("Search...").fill("health")
     expect(watched.locator("[role=search] [role=menuitem]").first).to_be_visible()
-    assert watched.csp_violations() == []
+    # The one thing blocked, on purpose: the footer's logo on Redocly's CDN.
+    assert [v for v in watched.csp_violations() if REDOCLY_LOGO not in v] == []
 
 
 def test_admin_pages_work_under_their_policy(watched, user_factory):
