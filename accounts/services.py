@@ -48,8 +48,12 @@ _TIMING_DUMMY_PASSWORD = "gatehouse-timing-equaliser"  # noqa: S105
 
 class LastAdminError(ApiError):
     status_code = 400
-    default_code = "invalid"
+    default_code = "last_admin"
     default_detail = "The last active admin cannot be demoted, disabled or removed."
+
+    def __init__(self) -> None:
+        detail = str(self.default_detail)
+        super().__init__(detail, errors={"non_field_errors": [detail]})
 
 
 # --- Users ----------------------------------------------------------------------
@@ -299,6 +303,8 @@ def user_register(
 @transaction.atomic
 def user_request_access(*, email: str, full_name: str = "", reason: str = "") -> None:
     """Opens (or refreshes) an access request; silent about whether the email exists."""
+    if settings.SIGNUP_MODE == "closed":
+        raise SignupClosed()
     email = normalize_email(email)
     user = User.objects.select_for_update().filter(email=email).first()
     if user is None:

@@ -4,6 +4,7 @@ from http import HTTPStatus
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import url_str_to_user_pk
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -31,6 +32,13 @@ from core.schema import (
     error,
 )
 from core.throttling import SignInAccountThrottle, SignInIPThrottle
+
+
+class PasswordResetAddressThrottle(SignInAccountThrottle):
+    """Reset mails per address: slower than sign-ins, so no one can flood a mailbox."""
+
+    scope = "password_reset_address"  # noqa: S105 (a throttle scope)
+
 
 NO_CONTENT = OpenApiResponse(description="No content")
 ACCEPTED_DETAIL = "If the address can receive mail, a message is on its way."
@@ -221,7 +229,13 @@ class MeView(APIView):
 
     @extend_schema(
         request=s.AccountDeleteSerializer,
-        responses={204: NO_CONTENT, 400: INVALID, 401: NOT_AUTHENTICATED},
+        responses={
+            204: NO_CONTENT,
+            400: error(
+                "`invalid` (a wrong password); `last_admin` for the last active admin."
+            ),
+            401: NOT_AUTHENTICATED,
+        },
     )
     def delete(self, request: Request) -> Response:
         serializer = s.AccountDeleteSerializer(data=request.data)
@@ -259,7 +273,12 @@ class AvatarView(APIView):
 class RequestAccessView(PublicAuthView):
     @extend_schema(
         request=s.RequestAccessSerializer,
-        responses={202: s.DetailSerializer, 400: INVALID, 429: THROTTLED},
+        responses={
+            202: s.DetailSerializer,
+            400: INVALID,
+            403: error("`permission_denied`: sign-up is closed."),
+            429: THROTTLED,
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.validated(s.RequestAccessSerializer, request)
@@ -290,6 +309,8 @@ class PasswordChangeView(APIView):
 
 
 class PasswordResetView(PublicAuthView):
+    throttle_classes = [*PublicAuthView.throttle_classes, PasswordResetAddressThrottle]
+
     @extend_schema(
         request=s.PasswordResetSerializer,
         responses={202: s.DetailSerializer, 400: INVALID, 429: THROTTLED},
@@ -320,7 +341,7 @@ class PasswordResetConfirmView(APIView):
         data = serializer.validated_data
         try:
             user = User.objects.get(pk=url_str_to_user_pk(data["uid"]))
-        except (User.DoesNotExist, ValueError, TypeError):
+        except (User.DoesNotExist, ValidationError, ValueError, TypeError):
             user = None
         if user is None or not default_token_generator.check_token(user, data["token"]):
             raise InvalidInput("token", ["The reset link is invalid or has expired."])
@@ -361,7 +382,8 @@ class AdminUserViewSet(
         responses={
             200: s.UserSerializer,
             400: error(
-                "`invalid`, also when it would demote or disable the last admin."
+                "`invalid`; `last_admin` when it would demote or disable the last "
+                "active admin."
             ),
             **ADMIN_ERRORS,
             404: NOT_FOUND,

@@ -188,6 +188,8 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Gatehouse] "
+# A reset for an unknown address sends nothing (the API answers 202 either way).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(BASE_URL).scheme or "http"
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
@@ -262,6 +264,7 @@ REST_FRAMEWORK = {
 THROTTLE_RATES = {
     "signin_ip": env_str("THROTTLE_SIGNIN_IP", "20/minute"),
     "signin_account": env_str("THROTTLE_SIGNIN_ACCOUNT", "10/minute"),
+    "password_reset_address": env_str("THROTTLE_PASSWORD_RESET_ADDRESS", "3/hour"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse API",

@@ -56,3 +56,15 @@ def test_the_last_active_admin_cannot_delete_their_account(admin_user, auth_clie
 @pytest.mark.django_db
 def test_deleting_the_account_needs_authentication(api_client):
     assert api_client.delete(ME).status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.django_db
+def test_the_last_active_admin_deleting_their_account_gets_last_admin(
+    admin_user, auth_client
+):
+    response = auth_client(admin_user).delete(
+        ME, {"password": DEFAULT_PASSWORD}, format="json"
+    )
+
+    assert response.json()["code"] == "last_admin"
+    assert "non_field_errors" in response.json()["errors"]

@@ -128,7 +128,8 @@ CONTRACT_ERRORS = [
     ("delete", f"{AUTH}sessions/{{id}}/", {401, 404}),
     ("get", f"{AUTH}me/", {401}),
     ("patch", f"{AUTH}me/", {400}),
-    ("post", f"{AUTH}request-access/", {400, 429}),
+    ("delete", f"{AUTH}me/", {400, 401}),
+    ("post", f"{AUTH}request-access/", {400, 403, 429}),
     ("post", f"{AUTH}password/change/", {400, 401}),
     ("post", f"{AUTH}password/reset/", {429}),
     ("post", f"{AUTH}password/reset/confirm/", {400}),
@@ -430,3 +431,15 @@ def test_api_docs_page_answers_html(client, path):
     assert response.status_code == HTTPStatus.OK
     assert response["Content-Type"].startswith("text/html")
     assert b"/api/v1/schema/" in response.content
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("patch", f"{ADMIN}users/{{id}}/"), ("delete", f"{AUTH}me/")],
+)
+def test_schema_documents_last_admin_where_the_last_admin_is_refused(
+    schema, method, path
+):
+    response = _operation(schema, method, path)["responses"]["400"]
+
+    assert "`last_admin`" in response["description"]
