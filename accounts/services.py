@@ -33,7 +33,7 @@ from accounts.errors import (
     TokenNotValid,
 )
 from accounts.models import AccessRequest, AuthSession, User, normalize_email
-from core.audit import Action, record_activity
+from core.audit import Action, activity_anonymise, record_activity
 from core.client_ip import client_ip
 from core.errors import ApiError
 from core.files import file_remove_now, file_store, files_delete_on_commit
@@ -378,8 +378,9 @@ def user_delete(*, user: User, password: str | None) -> None:
         raise InvalidInput("password", ["The password is not correct."])
     _ensure_an_admin_remains(user=user, new_role=User.Role.USER, new_status=user.status)
     files_delete_on_commit(_stored_files_of(user))
-    # Recorded before the delete: the entry stays, its actor set to NULL with the row.
     record_activity(action=Action.ACCOUNT_DELETED, actor=user, target=user)
+    # The entries stay, this one included, but none may name the person any more.
+    activity_anonymise(subject=user, names=[user.email, user.full_name])
     user.delete()
 
 
