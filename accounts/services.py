@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from allauth.account.models import EmailAddress
+from allauth.account.models import EmailAddress, get_emailconfirmation_model
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -37,6 +37,7 @@ from core.audit import Action, activity_anonymise, record_activity
 from core.client_ip import client_ip
 from core.errors import ApiError
 from core.files import file_remove_now, file_store, files_delete_on_commit
+from core.models import ActivityLog
 from core.uploads import validate_upload
 
 logger = logging.getLogger(__name__)
@@ -237,13 +238,39 @@ def user_sign_in(*, user: User, request: HttpRequest, method: str) -> dict[str, 
     return session_start(user=user, request=request, method=method)
 
 
+# Entries that show an admin (or the rule itself) has already decided on a user.
+_DECIDED_ACTIONS = [
+    Action.STATUS_CHANGED,
+    Action.ROLE_CHANGED,
+    Action.ACCESS_APPROVED,
+    Action.ACCESS_REJECTED,
+    Action.FIRST_ADMIN_APPLIED,
+]
+
+
+@transaction.atomic
 def user_make_first_admin_if_listed(*, user: User) -> User:
-    """Approves as admin the user whose verified email is FIRST_ADMIN_EMAIL."""
+    """Approves as admin, once, the undecided user whose verified email is FIRST_ADMIN_EMAIL."""
     if not settings.FIRST_ADMIN_EMAIL or user.email != settings.FIRST_ADMIN_EMAIL:
         return user
     verified = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
     if not verified.exists():
         return user
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_admin and user.is_approved:
+        return user
+    # A demotion, rejection or disabling by an admin stands; so does a change made
+    # after the rule fired once.
+    decided = ActivityLog.objects.filter(
+        target_type="user", target_id=str(user.pk), action__in=_DECIDED_ACTIONS
+    )
+    if decided.exists():
+        return user
+    record_activity(
+        action=Action.FIRST_ADMIN_APPLIED,
+        target=user,
+        metadata={"status": user.status, "role": user.role},
+    )
     if user.status != User.Status.APPROVED:
         user.status = User.Status.APPROVED
         user.save(update_fields=["status"])
@@ -282,6 +309,7 @@ def user_register(
         raise EmailTaken()
     user = User(email=email, full_name=full_name, status=_new_user_status())
     user.set_password(_password_checked(password=password, user=user))
+    user.password_unproven = True  # until the address is verified, and beyond
     try:
         with transaction.atomic():
             user.save()
@@ -327,8 +355,11 @@ def user_change_password(
     user.set_password(
         _password_checked(password=new_password, user=user, field="new_password")
     )
+    user.password_unproven = not EmailAddress.objects.filter(
+        user=user, email=user.email, verified=True
+    ).exists()
     with transaction.atomic():
-        user.save(update_fields=["password"])
+        user.save(update_fields=["password", "password_unproven"])
         sessions_end_all(
             user=user, reason="password_changed", except_id=keep_session_id
         )
@@ -339,12 +370,36 @@ def user_reset_password(*, user: User, new_password: str) -> None:
     user.set_password(
         _password_checked(password=new_password, user=user, field="new_password")
     )
+    user.password_unproven = False  # chosen through a link mailed to the address
     with transaction.atomic():
-        user.save(update_fields=["password"])
+        user.save(update_fields=["password", "password_unproven"])
         sessions_end_all(user=user, reason="password_reset")
         record_activity(action=Action.PASSWORD_RESET, actor=user, target=user)
         # The reset link was mailed to this address, so the owner has proven it.
         EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
+
+
+@transaction.atomic
+def email_address_confirm(*, key: str, request: HttpRequest) -> EmailAddress:
+    """Confirms the address of an emailed key (the FIRST_ADMIN_EMAIL rule applies)."""
+    confirmation = get_emailconfirmation_model().from_key(key)
+    address = confirmation.confirm(request) if confirmation is not None else None
+    if address is None:
+        raise InvalidInput(
+            "key", ["This confirmation link is invalid, used or expired."]
+        )
+    return address
+
+
+def email_confirmation_resend(*, email: str) -> None:
+    """Mails a new confirmation link to an address that is still unconfirmed."""
+    address = (
+        EmailAddress.objects.filter(email=normalize_email(email), verified=False)
+        .select_related("user")
+        .first()
+    )
+    if address is not None:
+        address.send_confirmation(None)
 
 
 AVATAR_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
@@ -464,12 +519,14 @@ def _user_create_from_google(*, email: str, claims: dict[str, Any]) -> User:
 
 def _user_join_google(*, user: User) -> None:
     confirmed = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
-    if confirmed.exists():
+    if confirmed.exists() and not user.password_unproven:
         return
-    # Whoever registered this address never proved it; Google just did for the
-    # mailbox's owner, so the unproven password and its sessions are dropped.
+    # Whoever chose this password had not proven the address (a confirmation
+    # later does not tell who chose it); Google just proved it for the mailbox's
+    # owner, so the password and its sessions are dropped.
     user.set_unusable_password()
-    user.save(update_fields=["password"])
+    user.password_unproven = False
+    user.save(update_fields=["password", "password_unproven"])
     sessions_end_all(user=user, reason="google_took_over")
 
 

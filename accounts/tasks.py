@@ -20,6 +20,13 @@ def email_user_about_decision(access_request_id: str) -> None:
 
 
 @retried_task
+def email_confirmation_resend(email: str) -> None:
+    from accounts import services
+
+    services.email_confirmation_resend(email=email)
+
+
+@retried_task
 def email_password_reset(email: str) -> None:
     """allauth's reset mail (or its unknown-account mail); links use BASE_URL's site."""
     form = ResetPasswordForm(data={"email": email})

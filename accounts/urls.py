@@ -25,5 +25,7 @@ urlpatterns = [
         views.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
+    path("email/confirm/", views.EmailConfirmView.as_view(), name="email-confirm"),
+    path("email/resend/", views.EmailResendView.as_view(), name="email-resend"),
     *router.urls,
 ]

@@ -34,6 +34,12 @@ from core.schema import (
 from core.throttling import SignInAccountThrottle, SignInIPThrottle
 
 
+class EmailResendAddressThrottle(SignInAccountThrottle):
+    """Confirmation mails per address, as slow as reset mails."""
+
+    scope = "email_resend_address"
+
+
 class PasswordResetAddressThrottle(SignInAccountThrottle):
     """Reset mails per address: slower than sign-ins, so no one can flood a mailbox."""
 
@@ -347,6 +353,42 @@ class PasswordResetConfirmView(APIView):
             raise InvalidInput("token", ["The reset link is invalid or has expired."])
         services.user_reset_password(user=user, new_password=data["new_password"])
         return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class EmailConfirmView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [SignInIPThrottle]
+
+    @extend_schema(
+        request=s.EmailConfirmSerializer,
+        responses={
+            204: NO_CONTENT,
+            400: error("`invalid`: the key is unknown, used or expired."),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.EmailConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.email_address_confirm(
+            key=serializer.validated_data["key"], request=request._request
+        )
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class EmailResendView(PublicAuthView):
+    throttle_classes = [*PublicAuthView.throttle_classes, EmailResendAddressThrottle]
+
+    @extend_schema(
+        request=s.EmailResendSerializer,
+        responses={202: s.DetailSerializer, 400: INVALID, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.EmailResendSerializer, request)
+        # In the background, like resets: the answer never tells what is known.
+        tasks.email_confirmation_resend.enqueue(data["email"])
+        return Response({"detail": ACCEPTED_DETAIL}, status=HTTPStatus.ACCEPTED)
 
 
 # --- Admin API ----------------------------------------------------------------------

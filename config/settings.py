@@ -186,7 +186,8 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "optional"
-ACCOUNT_CONFIRM_EMAIL_ON_GET = True
+# Mail scanners open links: a confirmation link's page only shows a button that POSTs.
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Gatehouse] "
 # A reset for an unknown address sends nothing (the API answers 202 either way).
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
@@ -265,6 +266,7 @@ THROTTLE_RATES = {
     "signin_ip": env_str("THROTTLE_SIGNIN_IP", "20/minute"),
     "signin_account": env_str("THROTTLE_SIGNIN_ACCOUNT", "10/minute"),
     "password_reset_address": env_str("THROTTLE_PASSWORD_RESET_ADDRESS", "3/hour"),
+    "email_resend_address": env_str("THROTTLE_EMAIL_RESEND_ADDRESS", "3/hour"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse API",

@@ -28,6 +28,8 @@ CONTRACT_OPERATIONS = [
     ("post", f"{AUTH}password/change/", HTTPStatus.NO_CONTENT),
     ("post", f"{AUTH}password/reset/", HTTPStatus.ACCEPTED),
     ("post", f"{AUTH}password/reset/confirm/", HTTPStatus.NO_CONTENT),
+    ("post", f"{AUTH}email/confirm/", HTTPStatus.NO_CONTENT),
+    ("post", f"{AUTH}email/resend/", HTTPStatus.ACCEPTED),
     ("get", f"{ADMIN}users/", HTTPStatus.OK),
     ("get", f"{ADMIN}users/{{id}}/", HTTPStatus.OK),
     ("patch", f"{ADMIN}users/{{id}}/", HTTPStatus.OK),
@@ -56,6 +58,8 @@ CONTRACT_REQUEST_BODIES = [
         {"uid", "token", "new_password"},
         set(),
     ),
+    ("post", f"{AUTH}email/confirm/", {"key"}, set()),
+    ("post", f"{AUTH}email/resend/", {"email"}, set()),
     ("patch", f"{ADMIN}users/{{id}}/", set(), {"role", "status", "full_name"}),
     ("post", f"{ADMIN}access-requests/{{id}}/approve/", set(), {"role", "note"}),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/", set(), {"note"}),
@@ -98,6 +102,7 @@ CONTRACT_RESPONSE_BODIES = [
     ("patch", f"{AUTH}me/", HTTPStatus.OK, USER_FIELDS),
     ("post", f"{AUTH}request-access/", HTTPStatus.ACCEPTED, {"detail"}),
     ("post", f"{AUTH}password/reset/", HTTPStatus.ACCEPTED, {"detail"}),
+    ("post", f"{AUTH}email/resend/", HTTPStatus.ACCEPTED, {"detail"}),
     ("get", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, USER_FIELDS),
     ("patch", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, USER_FIELDS),
     (
@@ -133,6 +138,8 @@ CONTRACT_ERRORS = [
     ("post", f"{AUTH}password/change/", {400, 401}),
     ("post", f"{AUTH}password/reset/", {429}),
     ("post", f"{AUTH}password/reset/confirm/", {400}),
+    ("post", f"{AUTH}email/confirm/", {400}),
+    ("post", f"{AUTH}email/resend/", {429}),
     ("get", f"{ADMIN}users/", {401, 403}),
     ("patch", f"{ADMIN}users/{{id}}/", {400, 401, 403, 404}),
     ("get", f"{ADMIN}access-requests/", {401, 403}),
@@ -150,6 +157,8 @@ PUBLIC_OPERATIONS = [
     ("post", f"{AUTH}request-access/"),
     ("post", f"{AUTH}password/reset/"),
     ("post", f"{AUTH}password/reset/confirm/"),
+    ("post", f"{AUTH}email/confirm/"),
+    ("post", f"{AUTH}email/resend/"),
     ("get", "/api/v1/health/"),
 ]
 
