@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress, get_emailconfirmation_model
@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import tasks
+from accounts import emails, tasks
 from accounts.errors import (
     AccessRejected,
     AccountDisabled,
@@ -560,6 +560,60 @@ def access_request_open(*, user: User, reason: str) -> AccessRequest:
         access_request.reason = reason
         access_request.save(update_fields=["reason"])
     return access_request
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def access_request_notify_admins(*, access_request_id: str) -> None:
+    """Mails the admins about a new request once; past the hour's allowance, a digest."""
+    access_request = AccessRequest.objects.select_related("user").get(
+        pk=access_request_id
+    )
+    window_start = _hour_of(access_request.created_at)
+    position = AccessRequest.objects.filter(
+        created_at__gte=window_start, created_at__lte=access_request.created_at
+    ).count()
+    allowance = settings.ACCESS_REQUEST_EMAILS_PER_HOUR
+    if position <= allowance:
+        # Claimed and mailed in one transaction: a retry after a failed send
+        # mails again, a second run after a sent one does not.
+        with transaction.atomic():
+            claimed = AccessRequest.objects.filter(
+                pk=access_request.pk, admins_notified_at__isnull=True
+            ).update(admins_notified_at=timezone.now())
+            if claimed:
+                emails.access_request_notify_admins(access_request)
+        return
+    digest = tasks.email_admins_digest
+    if digest.get_backend().supports_defer:
+        if position != allowance + 1:
+            return  # the first request past the allowance scheduled the digest
+        digest = digest.using(run_after=window_start + timedelta(hours=1))
+    digest.enqueue(window_start.isoformat())
+
+
+@transaction.atomic
+def access_requests_digest_send(*, window_start: datetime) -> int:
+    """Mails the admins one list of the hour's requests no mail has announced yet."""
+    unannounced = AccessRequest.objects.filter(
+        created_at__gte=window_start,
+        created_at__lt=window_start + timedelta(hours=1),
+        admins_notified_at__isnull=True,
+    )
+    claimed = list(
+        unannounced.select_for_update(of=("self",))
+        .select_related("user")
+        .order_by("created_at")
+    )
+    AccessRequest.objects.filter(pk__in=[r.pk for r in claimed]).update(
+        admins_notified_at=timezone.now()
+    )
+    still_pending = [r for r in claimed if r.status == AccessRequest.Status.PENDING]
+    if still_pending:
+        emails.access_requests_digest_notify_admins(still_pending)
+    return len(still_pending)
 
 
 @transaction.atomic

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from allauth.account.forms import ResetPasswordForm
 
 from accounts import emails
 from accounts.models import AccessRequest
 from core.tasks import retried_task
 
+# accounts.services enqueues these tasks, so it is imported where they run.
+
 
 @retried_task
 def email_admins_about_request(access_request_id: str) -> None:
-    emails.access_request_notify_admins(AccessRequest.objects.get(pk=access_request_id))
+    from accounts import services
+
+    services.access_request_notify_admins(access_request_id=access_request_id)
+
+
+@retried_task
+def email_admins_digest(window_start: str) -> None:
+    from accounts import services
+
+    services.access_requests_digest_send(
+        window_start=datetime.fromisoformat(window_start)
+    )
 
 
 @retried_task

@@ -179,6 +179,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SIGNUP_MODE = env_str("SIGNUP_MODE", "approval").lower()
 FIRST_ADMIN_EMAIL = env_str("FIRST_ADMIN_EMAIL").lower()
+# New access requests mailed to the admins one by one per clock hour; later ones
+# that hour go into one digest at the hour's end.
+ACCESS_REQUEST_EMAILS_PER_HOUR = env_int("ACCESS_REQUEST_EMAILS_PER_HOUR", default=5)
 
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
