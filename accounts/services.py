@@ -250,7 +250,7 @@ _DECIDED_ACTIONS = [
 
 @transaction.atomic
 def user_make_first_admin_if_listed(*, user: User) -> User:
-    """Approves as admin, once, the undecided user whose verified email is FIRST_ADMIN_EMAIL."""
+    """Once, approves as admin the undecided user verified as FIRST_ADMIN_EMAIL."""
     if not settings.FIRST_ADMIN_EMAIL or user.email != settings.FIRST_ADMIN_EMAIL:
         return user
     verified = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
@@ -566,7 +566,7 @@ def _hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def access_request_notify_admins(*, access_request_id: str) -> None:
+def access_request_announce(*, access_request_id: str) -> None:
     """Mails the admins about a new request once; past the hour's allowance, a digest."""
     access_request = AccessRequest.objects.select_related("user").get(
         pk=access_request_id

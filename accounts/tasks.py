@@ -17,7 +17,7 @@ from core.tasks import retried_task
 def email_admins_about_request(access_request_id: str) -> None:
     from accounts import services
 
-    services.access_request_notify_admins(access_request_id=access_request_id)
+    services.access_request_announce(access_request_id=access_request_id)
 
 
 @retried_task
@@ -43,7 +43,7 @@ def email_confirmation_resend(email: str) -> None:
 
 @retried_task
 def email_password_reset(email: str) -> None:
-    """allauth's reset mail (or its unknown-account mail); links use BASE_URL's site."""
+    """allauth's reset mail, to a known address only; links use BASE_URL's site."""
     form = ResetPasswordForm(data={"email": email})
     if form.is_valid():
         form.save(None)

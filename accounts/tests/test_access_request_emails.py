@@ -31,7 +31,7 @@ def test_a_second_run_of_the_notification_mails_no_admin_again(
     pending_user, admin_user, mailoutbox
 ):
     request = AccessRequest.objects.get(user=pending_user)
-    services.access_request_notify_admins(access_request_id=str(request.pk))
+    services.access_request_announce(access_request_id=str(request.pk))
     mailoutbox.clear()
 
     tasks.email_admins_about_request.enqueue(str(request.pk))
