@@ -435,7 +435,7 @@ def user_delete(*, user: User, password: str | None) -> None:
     files_delete_on_commit(_stored_files_of(user))
     record_activity(action=Action.ACCOUNT_DELETED, actor=user, target=user)
     # The entries stay, this one included, but none may name the person any more.
-    activity_anonymise(subject=user, names=[user.email, user.full_name])
+    activity_anonymise(subject=user, identifiers=[user.email], names=[user.full_name])
     user.delete()
 
 

@@ -87,16 +87,20 @@ def record_activity(
 ANONYMISED = "[deleted]"
 
 
-def activity_anonymise(*, subject: models.Model, names: Iterable[str]) -> int:
-    """Scrubs the subject's id and names from every entry naming them; returns the count."""
+def activity_anonymise(
+    *, subject: models.Model, identifiers: Iterable[str], names: Iterable[str] = ()
+) -> int:
+    """Scrubs the subject (its id, identifiers and names) from every entry; a count."""
     subject_id = str(subject.pk)
-    ids = {subject_id, getattr(subject.pk, "hex", subject_id)}
+    keys = {subject_id, getattr(subject.pk, "hex", subject_id)}
+    keys |= {key.strip() for key in identifiers if key and key.strip()}
     names = {name.strip() for name in names if name and name.strip()}
-    # Candidates come from the database (indexed fields, and the JSON as text,
-    # in its stored escaping too), so the whole log is never loaded.
+    # Entries are picked in the database (indexed fields, and the JSON as text in
+    # its stored escaping), so the log is never loaded whole. A name alone picks
+    # none: a common one would scrub strangers' entries.
     mentions = Q()
-    for term in ids | names | {json.dumps(name)[1:-1] for name in names}:
-        mentions |= Q(metadata_text__icontains=term)
+    for key in keys | {json.dumps(key)[1:-1] for key in keys}:
+        mentions |= Q(metadata_text__icontains=key)
     entries = (
         ActivityLog.objects.annotate(metadata_text=Cast("metadata", TextField()))
         .filter(
@@ -106,13 +110,17 @@ def activity_anonymise(*, subject: models.Model, names: Iterable[str]) -> int:
         )
         .only("actor", "target_type", "target_id", "metadata")
     )
-    patterns = [re.escape(term) for term in ids] + [
-        rf"\b{re.escape(name)}\b" for name in names
-    ]
-    pattern = re.compile("|".join(patterns), re.IGNORECASE)
+    pattern = re.compile(
+        "|".join(
+            [re.escape(key) for key in keys]
+            + [rf"\b{re.escape(name)}\b" for name in names]
+        ),
+        re.IGNORECASE,
+    )
     changed = []
     for entry in entries:
-        entry.actor_id = None if entry.actor_id == subject.pk else entry.actor_id
+        if entry.actor_id == subject.pk:
+            entry.actor_id = None
         if entry.target_id == subject_id:
             entry.target_id = ""
         entry.metadata = _scrubbed(entry.metadata, pattern)

@@ -5,6 +5,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.db.models import Q
 
+from accounts import services
 from accounts.models import AuthSession, User
 from conftest import DEFAULT_PASSWORD
 from core.models import ActivityLog
@@ -82,7 +83,13 @@ def _every_column_of_every_entry() -> str:
 def test_deleting_the_account_leaves_its_email_name_and_id_in_no_audit_entry(
     api_client, user_factory, admin_user, auth_client
 ):
-    user = user_factory(email="Leaver@Example.com", full_name="Lena Leaver")
+    user = user_factory(
+        email="Leaver@Example.com", full_name="Lena Leaver", status="pending"
+    )
+    request = services.access_request_open(user=user, reason="")
+    services.access_request_approve(
+        access_request=request, decided_by=admin_user, note="Welcome, Lena Leaver!"
+    )
     api_client.post(
         "/api/v1/auth/login/",
         {"email": user.email, "password": "wrong"},
