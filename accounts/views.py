@@ -481,7 +481,7 @@ class AdminAccessRequestViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.RejectSerializer,
         responses={
             200: s.AccessRequestSerializer,
-            400: INVALID,
+            400: error("`invalid`; `last_admin` when it would reject the last admin."),
             **ADMIN_ERRORS,
             404: NOT_FOUND,
         },
