@@ -28,6 +28,18 @@ def access_request_notify_admins(access_request: AccessRequest) -> None:
         adapter.send_mail("account/email/access_request_new", email, context)
 
 
+def access_requests_digest_notify_admins(requests: list[AccessRequest]) -> None:
+    recipients = list(User.objects.active_admins().values_list("email", flat=True))
+    changelist = reverse("admin:accounts_accessrequest_changelist")
+    context = {
+        "access_requests": requests,
+        "review_url": _admin_url(f"{changelist}?status__exact=pending"),
+    }
+    adapter = get_adapter()
+    for email in recipients:
+        adapter.send_mail("account/email/access_request_digest", email, context)
+
+
 def access_decision_notify_user(access_request: AccessRequest) -> None:
     user = access_request.user
     template = (

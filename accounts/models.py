@@ -85,6 +85,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=16, choices=AuthProvider, default=AuthProvider.PASSWORD
     )
     is_staff = models.BooleanField(default=False)
+    # The current password was chosen before its address was verified, so it may be
+    # a squatter's: a verified Google owner of the address joining drops it.
+    password_unproven = models.BooleanField(default=False, editable=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -175,6 +178,8 @@ class AccessRequest(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.TextField(blank=True)
+    # Set once the admins have been mailed about it, alone or in an hourly digest.
+    admins_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -157,6 +157,14 @@ class PasswordResetSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
+class EmailConfirmSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=500)
+
+
+class EmailResendSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
 class PasswordResetConfirmSerializer(serializers.Serializer):
     uid = serializers.CharField()
     token = serializers.CharField()

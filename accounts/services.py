@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from allauth.account.models import EmailAddress
+from allauth.account.models import EmailAddress, get_emailconfirmation_model
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import tasks
+from accounts import emails, tasks
 from accounts.errors import (
     AccessRejected,
     AccountDisabled,
@@ -40,10 +40,11 @@ from accounts.models import (
     User,
     normalize_email,
 )
-from core.audit import Action, record_activity
+from core.audit import Action, activity_anonymise, record_activity
 from core.client_ip import client_ip
 from core.errors import ApiError
 from core.files import file_remove_now, file_store, files_delete_on_commit
+from core.models import ActivityLog
 from core.uploads import validate_upload
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,12 @@ _TIMING_DUMMY_PASSWORD = "gatehouse-timing-equaliser"  # noqa: S105
 
 class LastAdminError(ApiError):
     status_code = 400
-    default_code = "invalid"
+    default_code = "last_admin"
     default_detail = "The last active admin cannot be demoted, disabled or removed."
+
+    def __init__(self) -> None:
+        detail = str(self.default_detail)
+        super().__init__(detail, errors={"non_field_errors": [detail]})
 
 
 # --- Users ----------------------------------------------------------------------
@@ -240,13 +245,39 @@ def user_sign_in(*, user: User, request: HttpRequest, method: str) -> dict[str, 
     return session_start(user=user, request=request, method=method)
 
 
+# Entries that show an admin (or the rule itself) has already decided on a user.
+_DECIDED_ACTIONS = [
+    Action.STATUS_CHANGED,
+    Action.ROLE_CHANGED,
+    Action.ACCESS_APPROVED,
+    Action.ACCESS_REJECTED,
+    Action.FIRST_ADMIN_APPLIED,
+]
+
+
+@transaction.atomic
 def user_make_first_admin_if_listed(*, user: User) -> User:
-    """Approves as admin the user whose verified email is FIRST_ADMIN_EMAIL."""
+    """Once, approves as admin the undecided user verified as FIRST_ADMIN_EMAIL."""
     if not settings.FIRST_ADMIN_EMAIL or user.email != settings.FIRST_ADMIN_EMAIL:
         return user
     verified = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
     if not verified.exists():
         return user
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_admin and user.is_approved:
+        return user
+    # A demotion, rejection or disabling by an admin stands; so does a change made
+    # after the rule fired once.
+    decided = ActivityLog.objects.filter(
+        target_type="user", target_id=str(user.pk), action__in=_DECIDED_ACTIONS
+    )
+    if decided.exists():
+        return user
+    record_activity(
+        action=Action.FIRST_ADMIN_APPLIED,
+        target=user,
+        metadata={"status": user.status, "role": user.role},
+    )
     if user.status != User.Status.APPROVED:
         user.status = User.Status.APPROVED
         user.save(update_fields=["status"])
@@ -285,6 +316,7 @@ def user_register(
         raise EmailTaken()
     user = User(email=email, full_name=full_name, status=_new_user_status())
     user.set_password(_password_checked(password=password, user=user))
+    user.password_unproven = True  # until the address is verified, and beyond
     try:
         with transaction.atomic():
             user.save()
@@ -306,6 +338,8 @@ def user_register(
 @transaction.atomic
 def user_request_access(*, email: str, full_name: str = "", reason: str = "") -> None:
     """Opens (or refreshes) an access request; silent about whether the email exists."""
+    if settings.SIGNUP_MODE == "closed":
+        raise SignupClosed()
     email = normalize_email(email)
     user = User.objects.select_for_update().filter(email=email).first()
     if user is None:
@@ -347,8 +381,19 @@ def user_reset_password(*, user: User, new_password: str) -> None:
         EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
 
 
+# Set through a link mailed to the address: whoever chose the password holds the mailbox.
+_MAILBOX_PROVEN_ACTIONS = {Action.PASSWORD_RESET, Action.INVITATION_ACCEPTED}
+
+
 def password_change_record(*, user: User, change: PasswordChange) -> None:
     """Ends the sessions of a user whose password was just saved, and audits it."""
+    user.password_unproven = (
+        change.action not in _MAILBOX_PROVEN_ACTIONS
+        and not EmailAddress.objects.filter(
+            user=user, email=user.email, verified=True
+        ).exists()
+    )
+    User.objects.filter(pk=user.pk).update(password_unproven=user.password_unproven)
     sessions_end_all(
         user=user,
         reason=change.action.replace(".", "_"),
@@ -425,6 +470,29 @@ def user_set_password(*, user: User, password: str, set_by: User) -> User:
     return user
 
 
+@transaction.atomic
+def email_address_confirm(*, key: str, request: HttpRequest) -> EmailAddress:
+    """Confirms the address of an emailed key (the FIRST_ADMIN_EMAIL rule applies)."""
+    confirmation = get_emailconfirmation_model().from_key(key)
+    address = confirmation.confirm(request) if confirmation is not None else None
+    if address is None:
+        raise InvalidInput(
+            "key", ["This confirmation link is invalid, used or expired."]
+        )
+    return address
+
+
+def email_confirmation_resend(*, email: str) -> None:
+    """Mails a new confirmation link to an address that is still unconfirmed."""
+    address = (
+        EmailAddress.objects.filter(email=normalize_email(email), verified=False)
+        .select_related("user")
+        .first()
+    )
+    if address is not None:
+        address.send_confirmation(None)
+
+
 AVATAR_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 
 
@@ -468,6 +536,8 @@ def _user_delete(*, user: User, actor: User) -> None:
     files_delete_on_commit(_stored_files_of(user))
     # Recorded before the delete: the entry stays, its actor set to NULL with the row.
     record_activity(action=Action.ACCOUNT_DELETED, actor=actor, target=user)
+    # The entries stay, this one included, but none may name the person any more.
+    activity_anonymise(subject=user, identifiers=[user.email], names=[user.full_name])
     user.delete()
 
 
@@ -551,12 +621,14 @@ def _user_create_from_google(*, email: str, claims: dict[str, Any]) -> User:
 
 def _user_join_google(*, user: User) -> None:
     confirmed = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
-    if confirmed.exists():
+    if confirmed.exists() and not user.password_unproven:
         return
-    # Whoever registered this address never proved it; Google just did for the
-    # mailbox's owner, so the unproven password and its sessions are dropped.
+    # Whoever chose this password had not proven the address (a confirmation
+    # later does not tell who chose it); Google just proved it for the mailbox's
+    # owner, so the password and its sessions are dropped.
     user.set_unusable_password()
-    user.save(update_fields=["password"])
+    user.password_unproven = False
+    user.save(update_fields=["password", "password_unproven"])
     sessions_end_all(user=user, reason="google_took_over")
 
 
@@ -590,6 +662,60 @@ def access_request_open(*, user: User, reason: str) -> AccessRequest:
         access_request.reason = reason
         access_request.save(update_fields=["reason"])
     return access_request
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def access_request_announce(*, access_request_id: str) -> None:
+    """Mails the admins about a new request once; past the hour's allowance, a digest."""
+    access_request = AccessRequest.objects.select_related("user").get(
+        pk=access_request_id
+    )
+    window_start = _hour_of(access_request.created_at)
+    position = AccessRequest.objects.filter(
+        created_at__gte=window_start, created_at__lte=access_request.created_at
+    ).count()
+    allowance = settings.ACCESS_REQUEST_EMAILS_PER_HOUR
+    if position <= allowance:
+        # Claimed and mailed in one transaction: a retry after a failed send
+        # mails again, a second run after a sent one does not.
+        with transaction.atomic():
+            claimed = AccessRequest.objects.filter(
+                pk=access_request.pk, admins_notified_at__isnull=True
+            ).update(admins_notified_at=timezone.now())
+            if claimed:
+                emails.access_request_notify_admins(access_request)
+        return
+    digest = tasks.email_admins_digest
+    if digest.get_backend().supports_defer:
+        if position != allowance + 1:
+            return  # the first request past the allowance scheduled the digest
+        digest = digest.using(run_after=window_start + timedelta(hours=1))
+    digest.enqueue(window_start.isoformat())
+
+
+@transaction.atomic
+def access_requests_digest_send(*, window_start: datetime) -> int:
+    """Mails the admins one list of the hour's requests no mail has announced yet."""
+    unannounced = AccessRequest.objects.filter(
+        created_at__gte=window_start,
+        created_at__lt=window_start + timedelta(hours=1),
+        admins_notified_at__isnull=True,
+    )
+    claimed = list(
+        unannounced.select_for_update(of=("self",))
+        .select_related("user")
+        .order_by("created_at")
+    )
+    AccessRequest.objects.filter(pk__in=[r.pk for r in claimed]).update(
+        admins_notified_at=timezone.now()
+    )
+    still_pending = [r for r in claimed if r.status == AccessRequest.Status.PENDING]
+    if still_pending:
+        emails.access_requests_digest_notify_admins(still_pending)
+    return len(still_pending)
 
 
 @transaction.atomic

@@ -30,5 +30,7 @@ urlpatterns = [
         views.InvitationAcceptView.as_view(),
         name="invitation-accept",
     ),
+    path("email/confirm/", views.EmailConfirmView.as_view(), name="email-confirm"),
+    path("email/resend/", views.EmailResendView.as_view(), name="email-resend"),
     *router.urls,
 ]

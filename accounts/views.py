@@ -5,6 +5,7 @@ from http import HTTPStatus
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import url_str_to_user_pk
 from django import forms
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
@@ -36,6 +37,19 @@ from core.schema import (
     error,
 )
 from core.throttling import SignInAccountThrottle, SignInIPThrottle
+
+
+class EmailResendAddressThrottle(SignInAccountThrottle):
+    """Confirmation mails per address, as slow as reset mails."""
+
+    scope = "email_resend_address"
+
+
+class PasswordResetAddressThrottle(SignInAccountThrottle):
+    """Reset mails per address: slower than sign-ins, so no one can flood a mailbox."""
+
+    scope = "password_reset_address"  # noqa: S105 (a throttle scope)
+
 
 NO_CONTENT = OpenApiResponse(description="No content")
 ACCEPTED_DETAIL = "If the address can receive mail, a message is on its way."
@@ -233,7 +247,13 @@ class MeView(APIView):
 
     @extend_schema(
         request=s.AccountDeleteSerializer,
-        responses={204: NO_CONTENT, 400: INVALID, 401: NOT_AUTHENTICATED},
+        responses={
+            204: NO_CONTENT,
+            400: error(
+                "`invalid` (a wrong password); `last_admin` for the last active admin."
+            ),
+            401: NOT_AUTHENTICATED,
+        },
     )
     def delete(self, request: Request) -> Response:
         serializer = s.AccountDeleteSerializer(data=request.data)
@@ -271,7 +291,12 @@ class AvatarView(APIView):
 class RequestAccessView(PublicAuthView):
     @extend_schema(
         request=s.RequestAccessSerializer,
-        responses={202: s.DetailSerializer, 400: INVALID, 429: THROTTLED},
+        responses={
+            202: s.DetailSerializer,
+            400: INVALID,
+            403: error("`permission_denied`: sign-up is closed."),
+            429: THROTTLED,
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.validated(s.RequestAccessSerializer, request)
@@ -302,6 +327,8 @@ class PasswordChangeView(APIView):
 
 
 class PasswordResetView(PublicAuthView):
+    throttle_classes = [*PublicAuthView.throttle_classes, PasswordResetAddressThrottle]
+
     @extend_schema(
         request=s.PasswordResetSerializer,
         responses={202: s.DetailSerializer, 400: INVALID, 429: THROTTLED},
@@ -332,7 +359,7 @@ class PasswordResetConfirmView(APIView):
         data = serializer.validated_data
         try:
             user = User.objects.get(pk=url_str_to_user_pk(data["uid"]))
-        except (User.DoesNotExist, ValueError, TypeError):
+        except (User.DoesNotExist, ValidationError, ValueError, TypeError):
             user = None
         if user is None or not default_token_generator.check_token(user, data["token"]):
             raise InvalidInput("token", ["The reset link is invalid or has expired."])
@@ -408,6 +435,42 @@ class InvitationAcceptPage(View):
         return render(request, self.template_name, context, status=status)
 
 
+class EmailConfirmView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [SignInIPThrottle]
+
+    @extend_schema(
+        request=s.EmailConfirmSerializer,
+        responses={
+            204: NO_CONTENT,
+            400: error("`invalid`: the key is unknown, used or expired."),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.EmailConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.email_address_confirm(
+            key=serializer.validated_data["key"], request=request._request
+        )
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class EmailResendView(PublicAuthView):
+    throttle_classes = [*PublicAuthView.throttle_classes, EmailResendAddressThrottle]
+
+    @extend_schema(
+        request=s.EmailResendSerializer,
+        responses={202: s.DetailSerializer, 400: INVALID, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.EmailResendSerializer, request)
+        # In the background, like resets: the answer never tells what is known.
+        tasks.email_confirmation_resend.enqueue(data["email"])
+        return Response({"detail": ACCEPTED_DETAIL}, status=HTTPStatus.ACCEPTED)
+
+
 # --- Admin API ----------------------------------------------------------------------
 
 
@@ -460,7 +523,8 @@ class AdminUserViewSet(
         responses={
             200: s.UserSerializer,
             400: error(
-                "`invalid`, also when it would demote or disable the last admin."
+                "`invalid`; `last_admin` when it would demote or disable the last "
+                "active admin."
             ),
             **ADMIN_ERRORS,
             404: NOT_FOUND,
@@ -516,7 +580,7 @@ class AdminAccessRequestViewSet(viewsets.ReadOnlyModelViewSet):
         request=s.RejectSerializer,
         responses={
             200: s.AccessRequestSerializer,
-            400: INVALID,
+            400: error("`invalid`; `last_admin` when it would reject the last admin."),
             **ADMIN_ERRORS,
             404: NOT_FOUND,
         },

@@ -188,6 +188,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SIGNUP_MODE = env_str("SIGNUP_MODE", "approval").lower()
 FIRST_ADMIN_EMAIL = env_str("FIRST_ADMIN_EMAIL").lower()
+# New access requests mailed to the admins one by one per clock hour; later ones
+# that hour go into one digest at the hour's end.
+ACCESS_REQUEST_EMAILS_PER_HOUR = env_int("ACCESS_REQUEST_EMAILS_PER_HOUR", default=5)
 
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
@@ -195,8 +198,11 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "optional"
-ACCOUNT_CONFIRM_EMAIL_ON_GET = True
+# Mail scanners open links: a confirmation link's page only shows a button that POSTs.
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Gatehouse] "
+# A reset for an unknown address sends nothing (the API answers 202 either way).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(BASE_URL).scheme or "http"
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
@@ -272,6 +278,8 @@ REST_FRAMEWORK = {
 THROTTLE_RATES = {
     "signin_ip": env_str("THROTTLE_SIGNIN_IP", "20/minute"),
     "signin_account": env_str("THROTTLE_SIGNIN_ACCOUNT", "10/minute"),
+    "password_reset_address": env_str("THROTTLE_PASSWORD_RESET_ADDRESS", "3/hour"),
+    "email_resend_address": env_str("THROTTLE_EMAIL_RESEND_ADDRESS", "3/hour"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse API",

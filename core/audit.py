@@ -7,11 +7,15 @@ RequestContextMiddleware sets, so services need no request parameter.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 
 from core.client_ip import client_ip
@@ -78,3 +82,58 @@ def record_activity(
         user_agent=context.user_agent,
         metadata=clean,
     )
+
+
+ANONYMISED = "[deleted]"
+
+
+def activity_anonymise(
+    *, subject: models.Model, identifiers: Iterable[str], names: Iterable[str] = ()
+) -> int:
+    """Scrubs the subject (its id, identifiers and names) from every entry; a count."""
+    subject_id = str(subject.pk)
+    keys = {subject_id, getattr(subject.pk, "hex", subject_id)}
+    keys |= {key.strip() for key in identifiers if key and key.strip()}
+    names = {name.strip() for name in names if name and name.strip()}
+    # Entries are picked in the database (indexed fields, and the JSON as text in
+    # its stored escaping), so the log is never loaded whole. A name alone picks
+    # none: a common one would scrub strangers' entries.
+    mentions = Q()
+    for key in keys | {json.dumps(key)[1:-1] for key in keys}:
+        mentions |= Q(metadata_text__icontains=key)
+    entries = (
+        ActivityLog.objects.annotate(metadata_text=Cast("metadata", TextField()))
+        .filter(
+            Q(actor_id=subject.pk)
+            | Q(target_type=subject._meta.model_name, target_id=subject_id)
+            | mentions
+        )
+        .only("actor", "target_type", "target_id", "metadata")
+    )
+    pattern = re.compile(
+        "|".join(
+            [re.escape(key) for key in keys]
+            + [rf"\b{re.escape(name)}\b" for name in names]
+        ),
+        re.IGNORECASE,
+    )
+    changed = []
+    for entry in entries:
+        if entry.actor_id == subject.pk:
+            entry.actor_id = None
+        if entry.target_id == subject_id:
+            entry.target_id = ""
+        entry.metadata = _scrubbed(entry.metadata, pattern)
+        changed.append(entry)
+    ActivityLog.objects.bulk_update(changed, ["actor", "target_id", "metadata"])
+    return len(changed)
+
+
+def _scrubbed(value: Any, pattern: re.Pattern[str]) -> Any:
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, pattern) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item, pattern) for item in value]
+    if isinstance(value, str):
+        return pattern.sub(ANONYMISED, value)
+    return value

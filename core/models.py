@@ -30,6 +30,7 @@ class ActivityLog(models.Model):
         ACCESS_APPROVED = "access.approved"
         ACCESS_REJECTED = "access.rejected"
         ROLE_CHANGED = "user.role_changed"
+        FIRST_ADMIN_APPLIED = "user.first_admin_applied"
         STATUS_CHANGED = "user.status_changed"
         PASSWORD_CHANGED = "password.changed"  # noqa: S105 (an event name)
         PASSWORD_RESET = "password.reset"  # noqa: S105 (an event name)

@@ -84,6 +84,20 @@ def test_last_active_admin_cannot_be_demoted_or_disabled(admin_user, auth_client
 
 
 @pytest.mark.django_db
+def test_demoting_the_last_active_admin_answers_last_admin_with_errors(
+    admin_user, auth_client
+):
+    client = auth_client(admin_user)
+
+    response = client.patch(f"{USERS}{admin_user.pk}/", {"role": "user"}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    body = response.json()
+    assert body["code"] == "last_admin"
+    assert body["errors"] == {"non_field_errors": [body["detail"]]}
+
+
+@pytest.mark.django_db
 def test_an_admin_can_be_demoted_when_another_remains(
     admin_user, auth_client, user_factory
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from http import HTTPStatus
@@ -15,9 +16,11 @@ from cachecontrol import CacheControl
 from django.urls import reverse
 
 from accounts import google as google_module
+from accounts import services
 from accounts.models import AccessRequest, User
 from accounts.tests.google_keys import JwksServer, SigningKey
 from conftest import DEFAULT_PASSWORD
+from core.models import ActivityLog
 
 GOOGLE_SUB = "110169484474386276334"
 GOOGLE_EMAIL = "gina@gmail.com"
@@ -254,6 +257,69 @@ def test_first_admin_email_via_google_opens_no_access_request(
 
 
 @pytest.mark.django_db
+def test_first_admin_rule_firing_via_google_is_audited(
+    settings, id_token, google_sign_in
+):
+    settings.FIRST_ADMIN_EMAIL = GOOGLE_EMAIL
+
+    google_sign_in(id_token())
+
+    user = User.objects.get(email=GOOGLE_EMAIL)
+    entry = ActivityLog.objects.get(action="user.first_admin_applied")
+    assert (entry.target_type, entry.target_id) == ("user", str(user.pk))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"status": "disabled"}, "account_disabled"),
+        ({"status": "rejected"}, "access_rejected"),
+        ({"role": "user"}, None),
+    ],
+)
+def test_an_admins_decision_on_the_first_admin_stands_at_the_next_google_sign_in(
+    settings, id_token, google_sign_in, admin_user, auth_client, change, refusal
+):
+    settings.FIRST_ADMIN_EMAIL = GOOGLE_EMAIL
+    google_sign_in(id_token())
+    first = User.objects.get(email=GOOGLE_EMAIL)
+    auth_client(admin_user).patch(
+        reverse("v1:admin-api:admin-user-detail", args=[first.pk]),
+        change,
+        format="json",
+    )
+    before = (User.objects.get(pk=first.pk).status, User.objects.get(pk=first.pk).role)
+
+    response = google_sign_in(id_token())
+
+    first.refresh_from_db()
+    assert (first.status, first.role) == before
+    if refusal:
+        assert response.status_code == HTTPStatus.FORBIDDEN
+        assert response.json()["code"] == refusal
+    else:
+        assert response.json()["user"]["role"] == "user"
+    assert ActivityLog.objects.filter(action="user.first_admin_applied").count() == 1
+
+
+@pytest.mark.django_db
+def test_first_admin_rule_skips_an_existing_account_an_admin_rejected(
+    settings, user_factory, id_token, google_sign_in
+):
+    settings.FIRST_ADMIN_EMAIL = GOOGLE_EMAIL
+    user = user_factory(email=GOOGLE_EMAIL, status=User.Status.PENDING)
+    request = services.access_request_open(user=user, reason="")
+    services.access_request_reject(access_request=request, decided_by=None)
+
+    response = google_sign_in(id_token())
+
+    assert response.json()["code"] == "access_rejected"
+    user.refresh_from_db()
+    assert (user.status, user.role) == ("rejected", "user")
+
+
+@pytest.mark.django_db
 def test_first_sign_in_notifies_the_admins(
     admin_user,
     id_token,
@@ -442,6 +508,67 @@ def test_unconfirmed_account_is_signed_in_for_the_google_owner(
     assert response.status_code == HTTPStatus.OK
     assert response.json()["user"]["id"] == str(user.pk)
     assert response.json()["user"]["email_verified"] is True
+
+
+@pytest.mark.django_db
+def test_a_password_set_before_the_address_was_confirmed_is_dropped_on_the_google_join(
+    api_client, id_token, google_sign_in, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(
+            reverse("v1:auth:register"),
+            {"email": GOOGLE_EMAIL, "password": "squatters-own-passphrase"},
+            format="json",
+        )
+    key = re.search(r"/confirm-email/(\S+?)/", mailoutbox[0].body).group(1)
+    api_client.post(reverse("v1:auth:email-confirm"), {"key": key}, format="json")
+    user = User.objects.get(email=GOOGLE_EMAIL)
+    services.user_update(user=user, status=User.Status.APPROVED)
+    squatter = api_client.post(
+        reverse("v1:auth:login"),
+        {"email": GOOGLE_EMAIL, "password": "squatters-own-passphrase"},
+        format="json",
+    ).json()
+
+    google_sign_in(id_token())
+
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {squatter['access']}")
+    assert api_client.get(reverse("v1:auth:me")).status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.django_db
+def test_a_password_changed_after_confirmation_survives_the_google_join(
+    api_client, user_factory, auth_client, id_token, google_sign_in, sign_in
+):
+    user = user_factory(email=GOOGLE_EMAIL, email_verified=True)
+    User.objects.filter(pk=user.pk).update(password_unproven=True)
+    auth_client(user).post(
+        reverse("v1:auth:password-change"),
+        {"old_password": DEFAULT_PASSWORD, "new_password": "a-new-proven-passphrase"},
+        format="json",
+    )
+
+    google_sign_in(id_token())
+
+    assert sign_in(user, password="a-new-proven-passphrase")["access"]
+
+
+@pytest.mark.django_db
+def test_a_password_set_elsewhere_after_confirmation_survives_the_google_join(
+    user_factory, id_token, google_sign_in, sign_in
+):
+    # The admin's form, allauth's pages and `changepassword` all end in set_password().
+    user = user_factory(email=GOOGLE_EMAIL, email_verified=True)
+    User.objects.filter(pk=user.pk).update(password_unproven=True)
+    user.refresh_from_db()
+    user.set_password("set-in-a-shell-passphrase")
+    user.save()
+
+    google_sign_in(id_token())
+
+    assert sign_in(user, password="set-in-a-shell-passphrase")["access"]
 
 
 # --- Tokens that are refused -----------------------------------------------------------

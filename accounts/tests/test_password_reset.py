@@ -5,6 +5,7 @@ import pytest
 
 from accounts.models import AuthSession
 from conftest import DEFAULT_PASSWORD
+from core.throttling import parse_rate
 
 RESET = "/api/v1/auth/password/reset/"
 CONFIRM = "/api/v1/auth/password/reset/confirm/"
@@ -15,6 +16,49 @@ def _uid_and_token(mail_body: str) -> tuple[str, str]:
     match = re.search(r"/password/reset/key/([0-9a-f]+)-([\w-]+)/", mail_body)
     assert match, mail_body
     return match.group(1), match.group(2)
+
+
+@pytest.mark.django_db
+def test_reset_for_an_unknown_address_sends_no_email(api_client, mailoutbox):
+    response = api_client.post(RESET, {"email": "ghost@example.com"}, format="json")
+
+    assert response.status_code == HTTPStatus.ACCEPTED
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_reset_mails_per_address_are_limited_more_slowly_than_sign_ins(
+    api_client, approved_user, mailoutbox, settings
+):
+    settings.THROTTLE_RATES = {
+        **settings.THROTTLE_RATES,
+        "password_reset_address": "2/hour",
+    }
+    answers = [
+        api_client.post(RESET, {"email": approved_user.email}, format="json")
+        for _ in range(3)
+    ]
+
+    assert [a.status_code for a in answers] == [
+        HTTPStatus.ACCEPTED,
+        HTTPStatus.ACCEPTED,
+        HTTPStatus.TOO_MANY_REQUESTS,
+    ]
+    assert answers[2].json()["code"] == "throttled"
+    assert len(mailoutbox) == 2
+
+
+@pytest.mark.django_db
+def test_reset_mails_per_address_default_to_a_few_an_hour(
+    api_client, approved_user, mailoutbox, settings
+):
+    limit, period = parse_rate(settings.THROTTLE_RATES["password_reset_address"])
+    sign_in_limit, sign_in_period = parse_rate(
+        settings.THROTTLE_RATES["signin_account"]
+    )
+
+    assert limit / period < sign_in_limit / sign_in_period
+    assert period >= 3600
 
 
 @pytest.mark.django_db
@@ -98,3 +142,16 @@ def test_reset_link_can_point_at_a_frontend(
     api_client.post(RESET, {"email": approved_user.email}, format="json")
 
     assert "https://app.example.com/reset?uid=" in mailoutbox[-1].body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "uid", ["not-a-uuid", "zz", "", "0" * 40, "00000000000000000000000000000000"]
+)
+def test_reset_confirm_with_a_malformed_or_unknown_uid_is_400_invalid(api_client, uid):
+    response = api_client.post(
+        CONFIRM, {"uid": uid, "token": "abc-def", "new_password": NEW}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid"

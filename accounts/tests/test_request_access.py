@@ -68,3 +68,14 @@ def test_request_access_with_a_bad_email_is_400(api_client):
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.django_db
+def test_request_access_is_forbidden_when_signup_is_closed(api_client, settings):
+    settings.SIGNUP_MODE = "closed"
+
+    response = api_client.post(URL, {"email": "c@example.com"}, format="json")
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json()["code"] == "permission_denied"
+    assert not User.objects.filter(email="c@example.com").exists()

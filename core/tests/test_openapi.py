@@ -29,6 +29,8 @@ CONTRACT_OPERATIONS = [
     ("post", f"{AUTH}password/reset/", HTTPStatus.ACCEPTED),
     ("post", f"{AUTH}password/reset/confirm/", HTTPStatus.NO_CONTENT),
     ("post", f"{AUTH}invitation/accept/", HTTPStatus.NO_CONTENT),
+    ("post", f"{AUTH}email/confirm/", HTTPStatus.NO_CONTENT),
+    ("post", f"{AUTH}email/resend/", HTTPStatus.ACCEPTED),
     ("get", f"{ADMIN}users/", HTTPStatus.OK),
     ("post", f"{ADMIN}users/", HTTPStatus.CREATED),
     ("get", f"{ADMIN}users/{{id}}/", HTTPStatus.OK),
@@ -65,6 +67,8 @@ CONTRACT_REQUEST_BODIES = [
         set(),
     ),
     ("post", f"{ADMIN}users/", {"email"}, {"full_name", "role"}),
+    ("post", f"{AUTH}email/confirm/", {"key"}, set()),
+    ("post", f"{AUTH}email/resend/", {"email"}, set()),
     ("patch", f"{ADMIN}users/{{id}}/", set(), {"role", "status", "full_name"}),
     ("post", f"{ADMIN}access-requests/{{id}}/approve/", set(), {"role", "note"}),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/", set(), {"note"}),
@@ -107,6 +111,7 @@ CONTRACT_RESPONSE_BODIES = [
     ("patch", f"{AUTH}me/", HTTPStatus.OK, USER_FIELDS),
     ("post", f"{AUTH}request-access/", HTTPStatus.ACCEPTED, {"detail"}),
     ("post", f"{AUTH}password/reset/", HTTPStatus.ACCEPTED, {"detail"}),
+    ("post", f"{AUTH}email/resend/", HTTPStatus.ACCEPTED, {"detail"}),
     ("get", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, USER_FIELDS),
     ("post", f"{ADMIN}users/", HTTPStatus.CREATED, USER_FIELDS),
     ("patch", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, USER_FIELDS),
@@ -138,12 +143,15 @@ CONTRACT_ERRORS = [
     ("delete", f"{AUTH}sessions/{{id}}/", {401, 404}),
     ("get", f"{AUTH}me/", {401}),
     ("patch", f"{AUTH}me/", {400}),
-    ("post", f"{AUTH}request-access/", {400, 429}),
+    ("delete", f"{AUTH}me/", {400, 401}),
+    ("post", f"{AUTH}request-access/", {400, 403, 429}),
     ("post", f"{AUTH}password/change/", {400, 401}),
     ("post", f"{AUTH}password/reset/", {429}),
     ("post", f"{AUTH}password/reset/confirm/", {400}),
     ("post", f"{AUTH}invitation/accept/", {400}),
     ("post", f"{ADMIN}users/", {400, 401, 403}),
+    ("post", f"{AUTH}email/confirm/", {400}),
+    ("post", f"{AUTH}email/resend/", {429}),
     ("get", f"{ADMIN}users/", {401, 403}),
     ("patch", f"{ADMIN}users/{{id}}/", {400, 401, 403, 404}),
     ("get", f"{ADMIN}access-requests/", {401, 403}),
@@ -162,6 +170,8 @@ PUBLIC_OPERATIONS = [
     ("post", f"{AUTH}password/reset/"),
     ("post", f"{AUTH}password/reset/confirm/"),
     ("post", f"{AUTH}invitation/accept/"),
+    ("post", f"{AUTH}email/confirm/"),
+    ("post", f"{AUTH}email/resend/"),
     ("get", "/api/v1/health/"),
 ]
 
@@ -444,3 +454,15 @@ def test_api_docs_page_answers_html(client, path):
     assert response.status_code == HTTPStatus.OK
     assert response["Content-Type"].startswith("text/html")
     assert b"/api/v1/schema/" in response.content
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("patch", f"{ADMIN}users/{{id}}/"), ("delete", f"{AUTH}me/")],
+)
+def test_schema_documents_last_admin_where_the_last_admin_is_refused(
+    schema, method, path
+):
+    response = _operation(schema, method, path)["responses"]["400"]
+
+    assert "`last_admin`" in response["description"]

@@ -24,7 +24,11 @@ def _attempt(client, email="victim@example.com", **extra):
 
 @pytest.fixture
 def tight_limits(settings):
-    settings.THROTTLE_RATES = {"signin_ip": "3/minute", "signin_account": "2/minute"}
+    settings.THROTTLE_RATES = {
+        **settings.THROTTLE_RATES,
+        "signin_ip": "3/minute",
+        "signin_account": "2/minute",
+    }
 
 
 @pytest.mark.django_db
