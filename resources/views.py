@@ -3,7 +3,12 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -13,6 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import (
+    FILE_TOO_LARGE,
+    INVALID,
+    NOT_AUTHENTICATED,
+    NOT_FOUND,
+    UNSUPPORTED_FILE_TYPE,
+)
 from resources import services
 from resources.models import Resource
 from resources.serializers import (
@@ -25,8 +37,22 @@ from resources.serializers import (
 )
 
 NO_CONTENT = OpenApiResponse(description="No content")
+# Every operation needs a bearer token; one on another user's resource is 404.
+SIGNED_IN = {401: NOT_AUTHENTICATED}
+OWN = {**SIGNED_IN, 404: NOT_FOUND}
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: ResourceSerializer(many=True), **SIGNED_IN}),
+    create=extend_schema(
+        responses={201: ResourceSerializer, 400: INVALID, **SIGNED_IN}
+    ),
+    retrieve=extend_schema(responses={200: ResourceSerializer, **OWN}),
+    partial_update=extend_schema(
+        responses={200: ResourceSerializer, 400: INVALID, **OWN}
+    ),
+    destroy=extend_schema(responses={204: NO_CONTENT, **OWN}),
+)
 class ResourceViewSet(viewsets.ModelViewSet):
     serializer_class = ResourceSerializer
     filterset_fields = ["status"]
@@ -58,7 +84,13 @@ class ResourceViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: ResourceFileSerializer},
+        responses={
+            201: ResourceFileSerializer,
+            400: INVALID,
+            **OWN,
+            413: FILE_TOO_LARGE,
+            415: UNSUPPORTED_FILE_TYPE,
+        },
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def upload(self, request: Request, pk: str | None = None) -> Response:
@@ -75,7 +107,7 @@ class ResourceViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=None,
-        responses={204: NO_CONTENT},
+        responses={204: NO_CONTENT, **OWN},
         parameters=[
             OpenApiParameter("file_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
         ],
@@ -89,25 +121,25 @@ class ResourceViewSet(viewsets.ModelViewSet):
         services.resource_file_delete(resource_file=resource_file)
         return Response(status=HTTPStatus.NO_CONTENT)
 
-    @extend_schema(request=None, responses={201: ShareSerializer})
+    @extend_schema(request=None, responses={201: ShareSerializer, **OWN})
     @action(detail=True, methods=["post"])
     def share(self, request: Request, pk: str | None = None) -> Response:
         token = services.resource_share(resource=self.get_object(), actor=request.user)
         body = {"share_url": share_url_for(request, token), "token": token}
         return Response(body, status=HTTPStatus.CREATED)
 
-    @extend_schema(request=None, responses={204: NO_CONTENT})
+    @extend_schema(request=None, responses={204: NO_CONTENT, **OWN})
     @share.mapping.delete
     def unshare(self, request: Request, pk: str | None = None) -> Response:
         services.resource_unshare(resource=self.get_object(), actor=request.user)
         return Response(status=HTTPStatus.NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: ResourceSerializer})
+    @extend_schema(request=None, responses={200: ResourceSerializer, **OWN})
     @action(detail=True, methods=["post"])
     def archive(self, request: Request, pk: str | None = None) -> Response:
         return self._set_status(Resource.Status.ARCHIVED)
 
-    @extend_schema(request=None, responses={200: ResourceSerializer})
+    @extend_schema(request=None, responses={200: ResourceSerializer, **OWN})
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, pk: str | None = None) -> Response:
         return self._set_status(Resource.Status.ACTIVE)
@@ -125,7 +157,7 @@ class PublicResourceView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: PublicResourceSerializer})
+    @extend_schema(responses={200: PublicResourceSerializer, 404: NOT_FOUND})
     def get(self, request: Request, token: str) -> Response:
         resource = get_object_or_404(
             Resource.objects.prefetch_related("files"), share_token=token
