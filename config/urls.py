@@ -50,5 +50,7 @@ if not settings.USE_CLOUD_STORAGE:
 # Last: any other path under /api/ is a JSON 404, with DEBUG on too.
 urlpatterns.append(re_path(r"^api/(?P<unmatched>.*)$", api_not_found))
 
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
 handler404 = "core.errors.not_found"
 handler500 = "core.errors.server_error"

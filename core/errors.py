@@ -118,6 +118,23 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # Reached for errors raised outside any view too (DisallowedHost in middleware).
+    if is_api(request):
+        return json_error(HTTPStatus.BAD_REQUEST, "invalid", "Bad request.")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return json_error(
+            HTTPStatus.FORBIDDEN,
+            "permission_denied",
+            "You do not have permission to perform this action.",
+        )
+    return defaults.permission_denied(request, exception)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api(request):
         return api_server_error_response()

@@ -145,6 +145,32 @@ def test_a_suspicious_operation_under_api_is_still_logged_as_security(debug, cap
     assert [r.name for r in caplog.records] == ["django.security.SuspiciousOperation"]
 
 
+@pytest.mark.django_db
+def test_a_host_not_allowed_under_api_is_a_json_400():
+    # DisallowedHost is raised in middleware, before any view: handler400 answers.
+    response = Client(HTTP_HOST="attacker.example").get("/api/v1/health/")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.django_db
+def test_a_host_not_allowed_outside_api_is_still_html():
+    response = Client(HTTP_HOST="attacker.example").get("/admin/login/")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_permission_denied_outside_a_view_under_api_is_json(rf):
+    from core.errors import permission_denied
+
+    response = permission_denied(rf.get("/api/v1/anything/"), PermissionDenied())
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert json.loads(response.content)["code"] == "permission_denied"
+
+
 def test_errors_outside_api_are_left_to_django(debug):
     assert _answer_to(RuntimeError("boom"), path="/admin/") is None
 
