@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from resources import services
 from resources.models import Resource
 from resources.serializers import (
@@ -127,8 +128,11 @@ class PublicResourceView(APIView):
 
     @extend_schema(responses={200: PublicResourceSerializer})
     def get(self, request: Request, token: str) -> Response:
+        # A disabled, rejected or deleted owner's links stop working with the account.
         resource = get_object_or_404(
-            Resource.objects.prefetch_related("files"), share_token=token
+            Resource.objects.prefetch_related("files"),
+            share_token=token,
+            owner__status=User.Status.APPROVED,
         )
         return Response(
             PublicResourceSerializer(resource, context={"request": request}).data
