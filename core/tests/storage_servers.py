@@ -6,16 +6,20 @@ clean bucket (or a wiped stand-in) and an environment naming only that server.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import logging
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import boto3
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.core.files.storage import Storage, default_storage
 
 from config.storage import default_storage_config
@@ -94,7 +98,7 @@ def moto_endpoint():
 def s3_env(clean_storage_env, moto_endpoint) -> str:
     """A new, private bucket; returns its name."""
     bucket = f"gatehouse-{uuid.uuid4().hex[:12]}"
-    s3_client(moto_endpoint).create_bucket(Bucket=bucket)
+    _s3_client(moto_endpoint).create_bucket(Bucket=bucket)
     for name, value in {
         "USE_CLOUD_STORAGE": "true",
         "CLOUD_STORAGE_PROVIDER": "s3",
@@ -108,7 +112,13 @@ def s3_env(clean_storage_env, moto_endpoint) -> str:
     return bucket
 
 
-def s3_client(endpoint: str):
+@pytest.fixture
+def s3_client(moto_endpoint):
+    """A boto3 client of moto's server, for looking behind the storage."""
+    return _s3_client(moto_endpoint)
+
+
+def _s3_client(endpoint: str):
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -181,6 +191,52 @@ def gcs_emulator():
     server.start()
     yield server, f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture
+def gcs_url_refusal(gcs_key):
+    """Checks a signed URL against the throwaway key: see _gcs_refusal."""
+    _key_file, public_key = gcs_key
+
+    def check(url: str, *, now: dt.datetime) -> str | None:
+        return _gcs_refusal(url, public_key, now=now)
+
+    return check
+
+
+def _gcs_refusal(url: str, public_key, *, now: dt.datetime) -> str | None:
+    """Why GCS would refuse a V4 signed GET URL (None if it would serve it),
+    checked as GCS does, since the emulator checks no signature at all."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    signature = bytes.fromhex(query.pop("X-Goog-Signature", ""))
+    canonical_query = "&".join(
+        sorted(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in query.items())
+    )
+    canonical_request = "\n".join(
+        ["GET", parts.path, canonical_query, f"host:{parts.netloc}\n", "host"]
+        + ["UNSIGNED-PAYLOAD"]
+    )
+    scope = query["X-Goog-Credential"].split("/", 1)[1]
+    string_to_sign = "\n".join(
+        [
+            "GOOG4-RSA-SHA256",
+            query["X-Goog-Date"],
+            scope,
+            hashlib.sha256(canonical_request.encode()).hexdigest(),
+        ]
+    )
+    try:
+        public_key.verify(
+            signature, string_to_sign.encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+    except InvalidSignature:
+        return "signature"
+    signed_at = dt.datetime.strptime(f"{query['X-Goog-Date']}+0000", "%Y%m%dT%H%M%SZ%z")
+    lifetime = dt.timedelta(seconds=int(query["X-Goog-Expires"]))
+    if now > signed_at + lifetime:
+        return "expired"
+    return None
 
 
 @pytest.fixture

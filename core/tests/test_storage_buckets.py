@@ -3,17 +3,17 @@ from the environment and run against their local servers on 127.0.0.1.
 
 Neither stand-in checks a presigned URL's signature or expiry (moto checks only
 header-signed requests; the emulator checks nothing), so those tests assert the
-signed parameters, and for GCS verify the signature with the throwaway key.
+signed parameters, and for GCS check the signature and expiry against the
+throwaway key as GCS would.
 """
 
+import datetime as dt
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from django.core.files.base import ContentFile, File
-
-from core.tests.storage_servers import s3_client
 
 pytest_plugins = ["core.tests.storage_servers"]
 
@@ -95,11 +95,40 @@ def test_url_lifetime_follows_file_url_expire_seconds(
     assert parse_qs(urlsplit(url).query)[expires] == ["60"]
 
 
-def test_s3_objects_are_stored_private(s3_env, storage_from_env, moto_endpoint):
+def test_gcs_url_is_signed_by_the_service_account_key(
+    gcs_env, storage_from_env, gcs_url_refusal
+):
+    storage = storage_from_env()
+    name = storage.save("resources/owner/a.txt", ContentFile(b"a"))
+    now = dt.datetime.now(dt.UTC)
+
+    url = storage.url(name)
+
+    assert gcs_url_refusal(url, now=now) is None
+    tampered = url.replace("/resources/owner/a.txt", "/resources/other/b.txt")
+    assert gcs_url_refusal(tampered, now=now) == "signature"
+
+
+def test_gcs_url_expires_file_url_expire_seconds_after_it_is_made(
+    gcs_env, storage_from_env, gcs_url_refusal
+):
+    storage = storage_from_env()
+    name = storage.save("resources/owner/a.txt", ContentFile(b"a"))
+    made = dt.datetime.now(dt.UTC)
+
+    url = storage.url(name)
+
+    later = made + dt.timedelta(seconds=880)
+    assert gcs_url_refusal(url, now=later) is None
+    expired = made + dt.timedelta(seconds=905)
+    assert gcs_url_refusal(url, now=expired) == "expired"
+
+
+def test_s3_objects_are_stored_private(s3_env, storage_from_env, s3_client):
     storage = storage_from_env()
     name = storage.save("resources/owner/a.txt", ContentFile(b"a"))
 
-    acl = s3_client(moto_endpoint).get_object_acl(Bucket=s3_env, Key=name)
+    acl = s3_client.get_object_acl(Bucket=s3_env, Key=name)
 
     grantees = [grant["Grantee"] for grant in acl["Grants"]]
     assert [grantee["Type"] for grantee in grantees] == ["CanonicalUser"]
