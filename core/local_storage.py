@@ -26,7 +26,7 @@ def asset_signature(name: str, *, expires: int) -> str:
 
 def asset_link_valid(name: str, *, expires: str, signature: str) -> bool:
     """Whether a link's signature matches `name` and its expiry has not passed."""
-    if not expires.isdigit() or int(expires) < time.time():
+    if not (expires.isascii() and expires.isdigit()) or int(expires) < time.time():
         return False
     try:
         # unsign() also accepts signatures made with SECRET_KEY_FALLBACKS.

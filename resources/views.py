@@ -128,7 +128,7 @@ class PublicResourceView(APIView):
 
     @extend_schema(responses={200: PublicResourceSerializer})
     def get(self, request: Request, token: str) -> Response:
-        # A disabled, rejected or deleted owner's links stop working with the account.
+        # Links stop working with the owner's approval (deletion takes the rows).
         resource = get_object_or_404(
             Resource.objects.prefetch_related("files"),
             share_token=token,

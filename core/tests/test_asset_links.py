@@ -50,6 +50,15 @@ def test_the_bare_path_without_a_signature_is_404(stored):
     assert response.status_code == HTTPStatus.NOT_FOUND
 
 
+@pytest.mark.parametrize("expires", ["", "soon", "\u00b2", "-5"])
+def test_a_malformed_expiry_is_404(stored, expires):
+    signature = parse_qs(urlsplit(default_storage.url(stored)).query)["signature"][0]
+
+    response = fetch(f"/assets/{stored}?expires={expires}&signature={signature}")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+
+
 def test_a_link_with_a_pushed_back_expiry_is_404(stored):
     url = default_storage.url(stored, expires=int(time.time()) - 1)
     expires = parse_qs(urlsplit(url).query)["expires"][0]

@@ -126,7 +126,7 @@ def test_the_public_link_is_404_once_the_owner_is_no_longer_approved(
 def test_file_urls_seen_before_unsharing_stop_working_once_expired(
     approved_user, resource, auth_client, api_client, settings
 ):
-    settings.FILE_URL_EXPIRE_SECONDS = 1
+    settings.FILE_URL_EXPIRE_SECONDS = 2  # whole seconds: 1 to 2 s of life
     client = auth_client(approved_user)
     client.post(
         f"/api/v1/resources/{resource.pk}/upload/",
@@ -139,6 +139,6 @@ def test_file_urls_seen_before_unsharing_stop_working_once_expired(
     assert Client().get(seen).status_code == HTTPStatus.OK
 
     client.delete(f"/api/v1/resources/{resource.pk}/share/")
-    time.sleep(2.1)  # past the one-second lifetime
+    time.sleep(3)
 
     assert Client().get(seen).status_code == HTTPStatus.NOT_FOUND
