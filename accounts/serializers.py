@@ -6,6 +6,8 @@ from urllib.parse import urljoin
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.http import HttpRequest
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AccessRequest, AuthSession, User
@@ -56,6 +58,7 @@ class UserSerializer(serializers.ModelSerializer):
     def get_email_verified(self, user: User) -> bool:
         return email_verified_of(user)
 
+    @extend_schema_field(OpenApiTypes.URI)
     def get_avatar_url(self, user: User) -> str:
         return avatar_url_of(user, self.context.get("request"))
 
