@@ -442,9 +442,12 @@ class UserAdmin(admin.ModelAdmin):
             full_name=form.cleaned_data["full_name"],
             updated_by=request.user,
         )
-        services.user_update_profile(
-            user=user, avatar_url=form.cleaned_data["avatar_url"]
-        )
+        if "avatar_url" in form.changed_data:
+            # Unchanged, the field is blank for an uploaded avatar: saving it as
+            # given would replace the upload with nothing.
+            services.user_update_profile(
+                user=user, avatar_url=form.cleaned_data["avatar_url"]
+            )
 
     def response_add(
         self, request: HttpRequest, obj: User, post_url_continue: str | None = None

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 from functools import cache
+from urllib.parse import urljoin
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.http import HttpRequest
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AccessRequest, AuthSession, User
@@ -18,8 +23,19 @@ def email_verified_of(user: User) -> bool:
     ).exists()
 
 
+def avatar_url_of(user: User, request: HttpRequest | None = None) -> str:
+    """A fresh signed link to an uploaded avatar, else the URL the user or Google gave."""
+    if not user.avatar_file:
+        return user.avatar_url
+    url = user.avatar_file.url  # signed locally: no query, no network call
+    if request is not None:
+        return request.build_absolute_uri(url)
+    return urljoin(settings.BASE_URL, url)
+
+
 class UserSerializer(serializers.ModelSerializer):
     email_verified = serializers.SerializerMethodField()
+    avatar_url = serializers.SerializerMethodField()
     is_admin = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -42,16 +58,23 @@ class UserSerializer(serializers.ModelSerializer):
     def get_email_verified(self, user: User) -> bool:
         return email_verified_of(user)
 
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_avatar_url(self, user: User) -> str:
+        return avatar_url_of(user, self.context.get("request"))
+
 
 @cache
 def _user_output() -> UserSerializer:
     return UserSerializer()
 
 
-def user_to_json(user: User) -> dict:
+def user_to_json(user: User, *, request: HttpRequest | None = None) -> dict:
     """User JSON; one serializer instance is reused, since building DRF fields
     per call costs more than the rest of a GET /me/."""
-    return _user_output().to_representation(user)
+    data = _user_output().to_representation(user)
+    if request is not None and user.avatar_file:
+        data["avatar_url"] = avatar_url_of(user, request)
+    return data
 
 
 class AdminUserUpdateSerializer(serializers.ModelSerializer):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import posixpath
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -189,19 +189,25 @@ def user_update_profile(*, user: User, **fields: Any) -> User:
         for key, value in fields.items()
         if key in {"full_name", "avatar_url"}
     }
-    if (
-        "avatar_url" in allowed
-        and allowed["avatar_url"] != user.avatar_url
-        and user.avatar_file
-    ):
-        # A new avatar URL replaces the uploaded image, which would otherwise linger.
-        files_delete_on_commit([user.avatar_file.name])
-        allowed["avatar_file"] = ""
+    if "avatar_url" in allowed and user.avatar_file:
+        if _links_to_stored_file(allowed["avatar_url"], user.avatar_file.name):
+            # The signed link read from GET me, sent back: the upload stays.
+            del allowed["avatar_url"]
+        else:
+            # A new avatar URL replaces the uploaded image, which would otherwise linger.
+            files_delete_on_commit([user.avatar_file.name])
+            allowed["avatar_file"] = ""
     for key, value in allowed.items():
         setattr(user, key, value)
     if allowed:
         user.save(update_fields=list(allowed))
     return user
+
+
+def _links_to_stored_file(url: str, name: str) -> bool:
+    # A stored name ends in a random hex stem that only links to that file carry.
+    stem = posixpath.splitext(posixpath.basename(name))[0]
+    return len(stem) >= 32 and stem in url
 
 
 def user_authenticate(*, email: str, password: str) -> User | None:
@@ -496,9 +502,7 @@ def email_confirmation_resend(*, email: str) -> None:
 AVATAR_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 
 
-def user_set_avatar(
-    *, user: User, upload: UploadedFile, url_for: Callable[[str], str]
-) -> User:
+def user_set_avatar(*, user: User, upload: UploadedFile) -> User:
     """Stores an uploaded image as the avatar; the previous upload is removed."""
     detected = validate_upload(upload, allowed=AVATAR_TYPES)
     path = file_store(
@@ -508,7 +512,8 @@ def user_set_avatar(
         with transaction.atomic():
             previous = User.objects.select_for_update().get(pk=user.pk).avatar_file.name
             user.avatar_file = path
-            user.avatar_url = url_for(user.avatar_file.url)
+            # Its URL is signed and expires, so it is built on each read instead.
+            user.avatar_url = ""
             user.save(update_fields=["avatar_file", "avatar_url"])
             files_delete_on_commit([previous])
     except Exception:
@@ -637,7 +642,7 @@ def _fill_profile_from_google(*, user: User, claims: dict[str, Any]) -> None:
     if not user.full_name and claims.get("name"):
         user.full_name = str(claims["name"])[:150]
         changed.append("full_name")
-    if not user.avatar_url and claims.get("picture"):
+    if not user.avatar_url and not user.avatar_file and claims.get("picture"):
         user.avatar_url = str(claims["picture"])[:1000]
         changed.append("avatar_url")
     if changed:

@@ -231,7 +231,7 @@ class SessionViewSet(
 class MeView(APIView):
     @extend_schema(responses={200: s.UserSerializer, 401: NOT_AUTHENTICATED})
     def get(self, request: Request) -> Response:
-        return Response(s.user_to_json(request.user))
+        return Response(s.user_to_json(request.user, request=request))
 
     @extend_schema(
         request=s.ProfileSerializer,
@@ -243,7 +243,7 @@ class MeView(APIView):
         user = services.user_update_profile(
             user=request.user, **serializer.validated_data
         )
-        return Response(s.user_to_json(user))
+        return Response(s.user_to_json(user, request=request))
 
     @extend_schema(
         request=s.AccountDeleteSerializer,
@@ -283,9 +283,8 @@ class AvatarView(APIView):
         user = services.user_set_avatar(
             user=request.user,
             upload=serializer.validated_data["file"],
-            url_for=request.build_absolute_uri,
         )
-        return Response(s.user_to_json(user))
+        return Response(s.user_to_json(user, request=request))
 
 
 class RequestAccessView(PublicAuthView):

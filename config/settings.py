@@ -16,7 +16,12 @@ from config.observability import (
     sentry_init,
     traces_sample_rate_from_env,
 )
-from config.storage import default_storage_config
+from config.storage import (
+    FILESYSTEM,
+    default_storage_config,
+    file_url_expire_seconds,
+    storage_prefix,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -335,9 +340,10 @@ STORAGES = {
 # admin keeps its CSS with DEBUG off and without collectstatic.
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 
-USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != (
-    "django.core.files.storage.FileSystemStorage"
-)
+USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != FILESYSTEM
+# Every stored key starts with this folder, so deployments can share a bucket.
+STORAGE_PREFIX = storage_prefix(base_url=BASE_URL)
+FILE_URL_EXPIRE_SECONDS = file_url_expire_seconds()
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
 ALLOWED_UPLOAD_TYPES = env_list(
     "ALLOWED_UPLOAD_TYPES",

@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from typing import NoReturn
 from urllib.parse import parse_qs, urlsplit
 
-from config.env import env_bool, env_str
+from config.env import env_bool, env_int, env_str
 
-FILESYSTEM = "django.core.files.storage.FileSystemStorage"
+FILESYSTEM = "core.local_storage.SignedFileSystemStorage"
 S3 = "storages.backends.s3.S3Storage"
 GCS = "storages.backends.gcloud.GoogleCloudStorage"
 CLOUDINARY = "core.cloudinary_storage.CloudinaryStorage"
 
 _CLOUDINARY_URL_OPTIONS = {"upload_prefix", "secure_distribution", "private_cdn"}
+_PREFIX = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+def file_url_expire_seconds() -> int:
+    """How long a file URL handed out in an answer keeps working."""
+    seconds = env_int("FILE_URL_EXPIRE_SECONDS", default=900)
+    # S3 and GCS refuse to presign for longer than 7 days.
+    if not 1 <= seconds <= 7 * 24 * 3600:
+        _refuse("FILE_URL_EXPIRE_SECONDS must be between 1 and 604800")
+    return seconds
+
+
+def storage_prefix(*, base_url: str) -> str:
+    """The folder every stored key of this deployment starts with."""
+    raw = env_str("STORAGE_PREFIX") or env_str("RENDER_SERVICE_NAME")
+    if not raw:
+        raw = re.sub(r"[^a-z0-9]+", "-", (urlsplit(base_url).hostname or "")).strip("-")
+    prefix = raw.strip("/").lower()
+    if not _PREFIX.fullmatch(prefix):
+        _refuse(
+            "STORAGE_PREFIX must be one folder name of letters, digits, '.', '_' "
+            f"or '-', not {raw!r}"
+        )
+    return prefix
 
 
 def default_storage_config() -> dict:
@@ -40,14 +66,12 @@ def _refuse(problem: str) -> NoReturn:
     raise SystemExit(f"Gatehouse refuses to start: {problem}.")
 
 
-def _required(name: str, *, provider: str, fallback: str | None = None) -> str:
-    value = env_str(name) or (env_str(fallback) if fallback else "")
-    if not value:
-        either = f" (or {fallback})" if fallback else ""
-        _refuse(
-            f"{name}{either} is not set; CLOUD_STORAGE_PROVIDER={provider} needs it"
-        )
-    return value
+def _required(name: str, *, provider: str, fallbacks: tuple[str, ...] = ()) -> str:
+    for candidate in (name, *fallbacks):
+        if value := env_str(candidate):
+            return value
+    either = f" (or {' or '.join(fallbacks)})" if fallbacks else ""
+    _refuse(f"{name}{either} is not set; CLOUD_STORAGE_PROVIDER={provider} needs it")
 
 
 def _custom_domain() -> str | None:
@@ -61,19 +85,34 @@ def _custom_domain() -> str | None:
 
 
 def _s3_options() -> dict:
+    if env_str("CLOUD_STORAGE_CUSTOM_DOMAIN"):
+        # django-storages presigns custom-domain URLs only through CloudFront keys;
+        # without them the URL would be a plain one to a private object.
+        _refuse(
+            "CLOUD_STORAGE_CUSTOM_DOMAIN is not supported with s3: objects are "
+            "private and their URLs are presigned against the bucket's endpoint"
+        )
     options = {
         "bucket_name": _required("CLOUD_STORAGE_BUCKET", provider="s3"),
         "access_key": _required(
-            "CLOUD_STORAGE_ACCESS_KEY", provider="s3", fallback="AWS_ACCESS_KEY_ID"
+            "CLOUD_STORAGE_ACCESS_KEY",
+            provider="s3",
+            fallbacks=("CLOUD_STORAGE_KEY", "AWS_ACCESS_KEY_ID"),
         ),
         "secret_key": _required(
-            "CLOUD_STORAGE_SECRET_KEY", provider="s3", fallback="AWS_SECRET_ACCESS_KEY"
+            "CLOUD_STORAGE_SECRET_KEY",
+            provider="s3",
+            fallbacks=("CLOUD_STORAGE_SECRET", "AWS_SECRET_ACCESS_KEY"),
         ),
         "endpoint_url": env_str("CLOUD_STORAGE_ENDPOINT_URL") or None,
         "region_name": env_str("CLOUD_STORAGE_REGION") or None,
-        "custom_domain": _custom_domain(),
         "addressing_style": env_str("CLOUD_STORAGE_ADDRESSING_STYLE") or None,
-        "querystring_auth": env_bool("CLOUD_STORAGE_QUERYSTRING_AUTH", default=False),
+        # Private objects, reachable only through presigned, expiring URLs.
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": file_url_expire_seconds(),
+        # SigV4 (botocore may pick V2): newer regions accept only V4 presigned URLs.
+        "signature_version": "s3v4",
         "file_overwrite": False,
     }
     endpoint = options["endpoint_url"]
@@ -94,25 +133,59 @@ def _gcs_options() -> dict:
             "CLOUD_STORAGE_ENDPOINT_URL is for s3; for a GCS emulator set "
             "STORAGE_EMULATOR_HOST instead"
         )
-    credentials = env_str("GOOGLE_APPLICATION_CREDENTIALS")
-    if credentials and not os.path.isfile(credentials):
-        _refuse(f"GOOGLE_APPLICATION_CREDENTIALS names no file: {credentials}")
+    bucket = _required("CLOUD_STORAGE_BUCKET", provider="gcs")
+    key_file = _required("GOOGLE_APPLICATION_CREDENTIALS", provider="gcs")
+    if not os.path.isfile(key_file):
+        _refuse(f"GOOGLE_APPLICATION_CREDENTIALS names no file: {key_file}")
     domain = _custom_domain()
     return {
-        "bucket_name": _required("CLOUD_STORAGE_BUCKET", provider="gcs"),
+        "bucket_name": bucket,
+        # Loaded here, not found by the client: signing needs a service-account
+        # key, and the client ignores credentials it finds when an emulator is set.
+        "credentials": _gcs_credentials(key_file),
         "custom_endpoint": f"https://{domain}" if domain else None,
-        "querystring_auth": env_bool("CLOUD_STORAGE_QUERYSTRING_AUTH", default=False),
+        "default_acl": None,
+        "querystring_auth": True,
+        "expiration": timedelta(seconds=file_url_expire_seconds()),
         "file_overwrite": False,
     }
 
 
+def _gcs_credentials(key_file: str):
+    from google.oauth2 import service_account
+
+    try:
+        return service_account.Credentials.from_service_account_file(key_file)
+    except ValueError:
+        # An authorized-user or external-account file holds no private key.
+        _refuse(
+            "GOOGLE_APPLICATION_CREDENTIALS must be a service-account key file; "
+            "signed file URLs need its private key"
+        )
+
+
 def _cloudinary_options() -> dict:
-    if url := env_str("CLOUDINARY_URL"):
-        return _cloudinary_options_from_url(url)
+    account = (
+        _cloudinary_options_from_url(url)
+        if (url := env_str("CLOUDINARY_URL"))
+        else _cloudinary_options_from_variables()
+    )
+    return {**account, "url_expire_seconds": file_url_expire_seconds()}
+
+
+def _cloudinary_options_from_variables() -> dict:
     options = {
         "cloud_name": _required("CLOUDINARY_CLOUD_NAME", provider="cloudinary"),
-        "api_key": _required("CLOUDINARY_API_KEY", provider="cloudinary"),
-        "api_secret": _required("CLOUDINARY_API_SECRET", provider="cloudinary"),
+        "api_key": _required(
+            "CLOUDINARY_API_KEY",
+            provider="cloudinary",
+            fallbacks=("CLOUD_STORAGE_KEY",),
+        ),
+        "api_secret": _required(
+            "CLOUDINARY_API_SECRET",
+            provider="cloudinary",
+            fallbacks=("CLOUD_STORAGE_SECRET",),
+        ),
     }
     if upload_prefix := env_str("CLOUDINARY_UPLOAD_PREFIX"):
         options["upload_prefix"] = upload_prefix

@@ -24,6 +24,9 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
+# Private assets are not delivered by their plain CDN URL; they are fetched through
+# signed download links that expire.
+DELIVERY_TYPE = "private"
 RESOURCE_TYPES = ("image", "raw")
 _ADMIN_PAGE_SIZE = 500  # the largest page the Admin API serves
 _NAME_ATTEMPTS = 5
@@ -58,6 +61,7 @@ class CloudinaryStorage(Storage):
         upload_prefix: str | None = None,
         secure_distribution: str | None = None,
         private_cdn: bool = False,
+        url_expire_seconds: int = 900,
         timeout: float = 60,
     ) -> None:
         # Every call passes its configuration, so the SDK's global config (read
@@ -68,12 +72,9 @@ class CloudinaryStorage(Storage):
             "api_secret": api_secret,
             "upload_prefix": upload_prefix,
         }
-        self._delivery = {
-            "cloud_name": cloud_name,
-            "secure": True,
-            "secure_distribution": secure_distribution,
-            "private_cdn": private_cdn,
-        }
+        # secure_distribution and private_cdn are still accepted from existing
+        # configurations, but download links come from the API host, not a CDN.
+        self._url_expire_seconds = url_expire_seconds
         self._timeout = timeout
         self._last_ping = float("-inf")
 
@@ -95,7 +96,7 @@ class CloudinaryStorage(Storage):
                 stream,
                 public_id=public_id,
                 resource_type=resource_type,
-                type="upload",
+                type=DELIVERY_TYPE,
                 overwrite=False,
                 filename=posixpath.basename(name),
                 timeout=self._timeout,
@@ -128,7 +129,7 @@ class CloudinaryStorage(Storage):
         result = cloudinary.uploader.destroy(
             public_id,
             resource_type=resource_type,
-            type="upload",
+            type=DELIVERY_TYPE,
             invalidate=True,
             timeout=self._timeout,
             **self._api,
@@ -165,16 +166,19 @@ class CloudinaryStorage(Storage):
                 files.append(relative)
         return sorted(folders), sorted(files)
 
-    def url(self, name: str) -> str:
+    def url(self, name: str, *, expires_at: int | None = None) -> str:
+        """A signed download link (local HMAC, no API call) that expires."""
         resource_type, public_id, file_format = locate(name)
-        url, _options = cloudinary.utils.cloudinary_url(
+        if expires_at is None:
+            expires_at = int(time.time()) + self._url_expire_seconds
+        return cloudinary.utils.private_download_url(
             public_id,
+            file_format or "",
             resource_type=resource_type,
-            type="upload",
-            format=file_format,
-            **self._delivery,
+            type=DELIVERY_TYPE,
+            expires_at=expires_at,
+            **self._api,
         )
-        return url
 
     def ping(self) -> None:
         """Raises unless the Admin API answers; a recent success is reused."""
@@ -189,7 +193,7 @@ class CloudinaryStorage(Storage):
             return cloudinary.api.resource(
                 public_id,
                 resource_type=resource_type,
-                type="upload",
+                type=DELIVERY_TYPE,
                 timeout=self._timeout,
                 **self._api,
             )
@@ -202,7 +206,7 @@ class CloudinaryStorage(Storage):
             while True:
                 page = cloudinary.api.resources(
                     resource_type=resource_type,
-                    type="upload",
+                    type=DELIVERY_TYPE,
                     max_results=_ADMIN_PAGE_SIZE,
                     timeout=self._timeout,
                     **({"prefix": prefix} if prefix else {}),

@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Iterator
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -26,9 +27,9 @@ logger = logging.getLogger(__name__)
 def file_store(
     *, file: UploadedFile, category: str, owner_key: str, detected: DetectedType
 ) -> str:
-    """Saves the upload under a generated name; no part of the user's name is used."""
+    """Saves the upload under a generated name in this deployment's STORAGE_PREFIX."""
     name = f"{category}/{owner_key}/{uuid.uuid4().hex}{detected.extension}"
-    return default_storage.save(name, file)
+    return default_storage.save(f"{settings.STORAGE_PREFIX}/{name}", file)
 
 
 def file_remove_now(path: str) -> None:
@@ -72,7 +73,7 @@ def file_deletions_run(*, ids: list[int] | None = None) -> tuple[int, int]:
 
 
 def stored_paths(prefix: str) -> Iterator[str]:
-    """Every stored object under a folder, walking the storage's tree."""
+    """Every stored object under a folder (a full key prefix), walking the tree."""
     try:
         folders, files = default_storage.listdir(prefix)
     except FileNotFoundError:

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.generic import TemplateView
 from django.views.static import serve as static_serve
 from django_filters.rest_framework import ChoiceFilter, FilterSet, UUIDFilter
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from core import health
+from core.local_storage import asset_link_valid
 from core.migrations_service import migrations_apply, migrations_status
 from core.models import ActivityLog
 from core.schema import NOT_AUTHENTICATED, PERMISSION_DENIED
@@ -103,7 +104,13 @@ INLINE_SAFE_TYPES = frozenset(UPLOAD_EXTENSIONS)
 
 
 def serve_asset(request: HttpRequest, path: str) -> HttpResponse:
-    """Uploaded files from local disk (development); never rendered as a page."""
+    """Uploaded files from local disk, for a signed, unexpired link only; never a page."""
+    if not asset_link_valid(
+        path,
+        expires=request.GET.get("expires", ""),
+        signature=request.GET.get("signature", ""),
+    ):
+        raise Http404("No such file.")
     response = static_serve(request, path, document_root=settings.MEDIA_ROOT)
     # A sandboxed document runs no script, even if markup ever slipped through.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
@@ -147,7 +154,7 @@ class StatsView(APIView):
 
 
 STORAGE_NAMES = {
-    "django.core.files.storage.FileSystemStorage": "local disk",
+    "core.local_storage.SignedFileSystemStorage": "local disk",
     "storages.backends.s3.S3Storage": "S3 (or S3-compatible)",
     "storages.backends.gcloud.GoogleCloudStorage": "Google Cloud Storage",
     "core.cloudinary_storage.CloudinaryStorage": "Cloudinary",

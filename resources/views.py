@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from core.schema import (
     FILE_TOO_LARGE,
     INVALID,
@@ -159,8 +160,11 @@ class PublicResourceView(APIView):
 
     @extend_schema(responses={200: PublicResourceSerializer, 404: NOT_FOUND})
     def get(self, request: Request, token: str) -> Response:
+        # Links stop working with the owner's approval (deletion takes the rows).
         resource = get_object_or_404(
-            Resource.objects.prefetch_related("files"), share_token=token
+            Resource.objects.prefetch_related("files"),
+            share_token=token,
+            owner__status=User.Status.APPROVED,
         )
         return Response(
             PublicResourceSerializer(resource, context={"request": request}).data

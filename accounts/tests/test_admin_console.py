@@ -8,6 +8,7 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -18,6 +19,7 @@ from accounts.models import AccessRequest, User
 from conftest import DEFAULT_PASSWORD
 from core.audit import Action, record_activity
 from core.selectors import activity_for_user
+from resources.tests.files import png_bytes, upload
 
 CHANGELIST = reverse("admin:accounts_accessrequest_changelist")
 LOGIN = reverse("v1:auth:login")
@@ -488,6 +490,19 @@ def test_user_change_page_shows_the_user(console, pending_user):
 
     assert response.status_code == HTTPStatus.OK
     assert pending_user.email in response.content.decode()
+
+
+def test_saving_a_user_keeps_their_uploaded_avatar(console, user_factory):
+    user = user_factory()
+    services.user_set_avatar(user=user, upload=upload("me.png", png_bytes()))
+
+    response = _user_change(console, user, full_name="Renamed")
+
+    user.refresh_from_db()
+    assert response.status_code == HTTPStatus.OK
+    assert user.full_name == "Renamed"
+    assert user.avatar_file
+    assert default_storage.exists(user.avatar_file.name)
 
 
 def test_user_change_page_shows_status_role_and_sign_in_method(console, user_factory):

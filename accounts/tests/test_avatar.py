@@ -1,7 +1,11 @@
+import time
 from http import HTTPStatus
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from resources.tests.files import PDF_BYTES, png_bytes, upload
 
@@ -13,12 +17,16 @@ def post_avatar(client, name, content):
 
 
 @pytest.mark.django_db
-def test_avatar_upload_sets_an_absolute_avatar_url(approved_user, auth_client):
+def test_avatar_upload_sets_an_absolute_avatar_url(
+    approved_user, auth_client, settings
+):
     response = post_avatar(auth_client(approved_user), "me.png", png_bytes())
 
     assert response.status_code == HTTPStatus.OK
     url = response.json()["avatar_url"]
-    assert url.startswith(f"http://testserver/assets/avatars/{approved_user.pk}/")
+    assert url.startswith(
+        f"http://testserver/assets/{settings.STORAGE_PREFIX}/avatars/{approved_user.pk}/"
+    )
     approved_user.refresh_from_db()
     assert default_storage.exists(approved_user.avatar_file.name)
 
@@ -76,3 +84,79 @@ def test_setting_an_external_avatar_url_removes_the_uploaded_file(
     assert approved_user.avatar_url == "https://cdn.example.com/a.png"
     assert not approved_user.avatar_file
     assert not default_storage.exists(uploaded)
+
+
+@pytest.mark.django_db
+def test_an_uploaded_avatars_url_is_signed_on_each_read_not_stored(
+    approved_user, auth_client
+):
+    client = auth_client(approved_user)
+    post_avatar(client, "me.png", png_bytes())
+
+    url = client.get("/api/v1/auth/me/").json()["avatar_url"]
+
+    approved_user.refresh_from_db()
+    assert approved_user.avatar_url == ""
+    assert "signature=" in url
+    served = Client().get(url.removeprefix("http://testserver"))
+    assert b"".join(served.streaming_content) == png_bytes()
+
+
+@pytest.mark.django_db
+def test_an_avatar_url_stops_working_once_expired_and_me_gives_a_fresh_one(
+    approved_user, auth_client, settings
+):
+    settings.FILE_URL_EXPIRE_SECONDS = 2  # whole seconds: 1 to 2 s of life
+    client = auth_client(approved_user)
+    old = post_avatar(client, "me.png", png_bytes()).json()["avatar_url"]
+    time.sleep(3)
+
+    settings.FILE_URL_EXPIRE_SECONDS = 900
+    fresh = client.get("/api/v1/auth/me/").json()["avatar_url"]
+    assert Client().get(old.removeprefix("http://testserver")).status_code == 404
+    assert Client().get(fresh.removeprefix("http://testserver")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_me_with_an_uploaded_avatar_still_costs_one_query(approved_user, auth_client):
+    client = auth_client(approved_user)
+    post_avatar(client, "me.png", png_bytes())
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/auth/me/")
+
+    assert response.json()["avatar_url"]
+    assert len(queries) == 1
+
+
+@pytest.mark.django_db
+def test_sending_back_the_signed_avatar_link_keeps_the_upload(
+    approved_user, auth_client, django_capture_on_commit_callbacks
+):
+    client = auth_client(approved_user)
+    post_avatar(client, "me.png", png_bytes())
+    # A host with a real name: the test client's "testserver" is no valid URL host.
+    me = client.get("/api/v1/auth/me/", HTTP_HOST="localhost:8000").json()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.patch(
+            "/api/v1/auth/me/",
+            {"full_name": "New Name", "avatar_url": me["avatar_url"]},
+            format="json",
+        )
+
+    approved_user.refresh_from_db()
+    assert response.status_code == HTTPStatus.OK
+    assert approved_user.avatar_file
+    assert approved_user.avatar_url == ""
+    assert default_storage.exists(approved_user.avatar_file.name)
+
+
+@pytest.mark.django_db
+def test_an_external_avatar_url_is_answered_as_given(approved_user, auth_client):
+    client = auth_client(approved_user)
+    client.patch("/api/v1/auth/me/", {"avatar_url": "https://cdn.example.com/a.png"})
+
+    response = client.get("/api/v1/auth/me/")
+
+    assert response.json()["avatar_url"] == "https://cdn.example.com/a.png"

@@ -1,9 +1,11 @@
 """A local stand-in for Cloudinary's upload, destroy, Admin and delivery APIs.
 
 The API listener speaks plain HTTP (the SDK is pointed at it with upload_prefix);
-delivery speaks HTTPS with a self-signed certificate, because the storage's URLs
-are always https. Uploads are checked like Cloudinary checks them: the api_key
-must match and the signature must be the SDK's signature over the fields.
+delivery speaks HTTPS with a self-signed certificate, and serves only public
+(`upload`) assets, as the CDN does. Uploads and signed download links
+(`private_download_url`) are checked like Cloudinary checks them: the api_key must
+match, the signature must be the SDK's signature over the fields, and a download
+link is refused once its `expires_at` has passed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import mimetypes
 import re
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
@@ -43,6 +46,7 @@ class Asset:
     data: bytes
     version: int
     created_at: str
+    type: str = "upload"
 
 
 @dataclass
@@ -80,7 +84,7 @@ class FakeCloudinary:
         suffix = f".{asset.format}" if asset.resource_type == "image" else ""
         return (
             f"https://{self.delivery_host}/{self.cloud_name}/{asset.resource_type}"
-            f"/upload/v{asset.version}/{asset.public_id}{suffix}"
+            f"/{asset.type}/v{asset.version}/{asset.public_id}{suffix}"
         )
 
     def describe(self, asset: Asset) -> dict:
@@ -90,7 +94,7 @@ class FakeCloudinary:
             "version": asset.version,
             "format": asset.format,
             "resource_type": asset.resource_type,
-            "type": "upload",
+            "type": asset.type,
             "created_at": asset.created_at,
             "bytes": len(asset.data),
             "url": self.secure_url(asset).replace("https://", "http://", 1),
@@ -137,7 +141,38 @@ class _ApiHandler(BaseHTTPRequestHandler):
         self._answer(*self._post())
 
     def do_GET(self):
-        self._answer(*self._get())
+        if (self._route() or [None])[1:] == ["download"]:
+            self._download()
+        else:
+            self._answer(*self._get())
+
+    def _download(self) -> None:
+        """Serves a private asset for a signed, unexpired private_download_url."""
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        self.fake.received.append(Received("GET", self.path, query, None))
+        signed = {k: v for k, v in query.items() if k not in {"api_key", "signature"}}
+        valid = query.get("api_key") == self.fake.api_key and query.get(
+            "signature"
+        ) == api_sign_request(signed, self.fake.api_secret)
+        # Cloudinary's default lifetime for a download link is one hour.
+        expires_at = int(query.get("expires_at") or int(query["timestamp"]) + 3600)
+        if not valid or time.time() > expires_at:
+            self._answer(*_error(HTTPStatus.UNAUTHORIZED, "Invalid or expired link"))
+            return
+        resource_type = self._route()[0]
+        asset = self.fake.assets.get((resource_type, query.get("public_id", "")))
+        if (
+            asset is None
+            or asset.type != query.get("type", "upload")
+            or asset.format != query.get("format", "").replace("jpeg", "jpg")
+        ):
+            self._answer(*_error(HTTPStatus.NOT_FOUND, "Resource not found"))
+            return
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", _content_type(asset))
+        self.send_header("Content-Length", str(len(asset.data)))
+        self.end_headers()
+        self.wfile.write(asset.data)
 
     def _answer(self, status: int, body: dict) -> None:
         data = json.dumps(body).encode()
@@ -167,8 +202,12 @@ class _ApiHandler(BaseHTTPRequestHandler):
             case [resource_type, "upload"]:
                 return self._upload(resource_type, upload)
             case [resource_type, "destroy"]:
-                found = self.fake.assets.pop((resource_type, fields["public_id"]), None)
-                return HTTPStatus.OK, {"result": "ok" if found else "not found"}
+                key = (resource_type, fields["public_id"])
+                found = self.fake.assets.get(key)
+                if found is None or found.type != fields.get("type", "upload"):
+                    return HTTPStatus.OK, {"result": "not found"}
+                del self.fake.assets[key]
+                return HTTPStatus.OK, {"result": "ok"}
         return _error(HTTPStatus.NOT_FOUND, "Unknown API")
 
     def _upload(self, resource_type: str, upload: Upload) -> Reply:
@@ -190,6 +229,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
             data=upload.file,
             version=int(fields["timestamp"]),
             created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            type=fields.get("type", "upload"),
         )
         self.fake.assets[(resource_type, public_id)] = asset
         return HTTPStatus.OK, {**self.fake.describe(asset), "existing": False}
@@ -207,22 +247,24 @@ class _ApiHandler(BaseHTTPRequestHandler):
         match self._route():
             case ["ping"]:
                 return HTTPStatus.OK, {"status": "ok"}
-            case ["resources", resource_type, "upload"]:
-                return self._list(resource_type, query)
-            case ["resources", resource_type, "upload", *public_id]:
+            case ["resources", resource_type, kind]:
+                return self._list(resource_type, kind, query)
+            case ["resources", resource_type, kind, *public_id]:
                 asset = self.fake.assets.get((resource_type, "/".join(public_id)))
-                if asset is None:
+                if asset is None or asset.type != kind:
                     return _error(HTTPStatus.NOT_FOUND, "Resource not found")
                 return HTTPStatus.OK, self.fake.describe(asset)
         return _error(HTTPStatus.NOT_FOUND, "Unknown API")
 
-    def _list(self, resource_type: str, query: dict[str, str]) -> Reply:
+    def _list(self, resource_type: str, kind: str, query: dict[str, str]) -> Reply:
         prefix = query.get("prefix", "")
         matching = sorted(
             (
                 asset
-                for (kind, public_id), asset in self.fake.assets.items()
-                if kind == resource_type and public_id.startswith(prefix)
+                for (asset_resource_type, public_id), asset in self.fake.assets.items()
+                if asset_resource_type == resource_type
+                and asset.type == kind
+                and public_id.startswith(prefix)
             ),
             key=lambda asset: asset.public_id,
         )
@@ -233,6 +275,13 @@ class _ApiHandler(BaseHTTPRequestHandler):
         if start + size < len(matching):
             body["next_cursor"] = str(start + size)
         return HTTPStatus.OK, body
+
+
+def _content_type(asset: Asset) -> str:
+    content_type = mimetypes.guess_type(f"x.{asset.format}")[0]
+    if asset.resource_type == "raw":
+        content_type = mimetypes.guess_type(asset.public_id)[0]
+    return content_type or "application/octet-stream"
 
 
 class _DeliveryHandler(BaseHTTPRequestHandler):
@@ -249,14 +298,11 @@ class _DeliveryHandler(BaseHTTPRequestHandler):
             if match["kind"] == "image":
                 public_id = public_id.rsplit(".", 1)[0]
             asset = self.fake.assets.get((match["kind"], public_id))
-        if asset is None:
+        if asset is None or asset.type != "upload":
             self.send_error(HTTPStatus.NOT_FOUND)
             return
-        content_type = mimetypes.guess_type(f"x.{asset.format}")[0]
-        if asset.resource_type == "raw":
-            content_type = mimetypes.guess_type(asset.public_id)[0]
         self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", content_type or "application/octet-stream")
+        self.send_header("Content-Type", _content_type(asset))
         self.send_header("Content-Length", str(len(asset.data)))
         self.end_headers()
         self.wfile.write(asset.data)

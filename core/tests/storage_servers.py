@@ -6,12 +6,20 @@ clean bucket (or a wiped stand-in) and an environment naming only that server.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import logging
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import boto3
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.core.files.storage import Storage, default_storage
 
 from config.storage import default_storage_config
@@ -29,6 +37,9 @@ STORAGE_VARIABLES = [
     "CLOUD_STORAGE_CUSTOM_DOMAIN",
     "CLOUD_STORAGE_ADDRESSING_STYLE",
     "CLOUD_STORAGE_QUERYSTRING_AUTH",
+    "CLOUD_STORAGE_KEY",
+    "CLOUD_STORAGE_SECRET",
+    "FILE_URL_EXPIRE_SECONDS",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -85,28 +96,9 @@ def moto_endpoint():
 
 @pytest.fixture
 def s3_env(clean_storage_env, moto_endpoint) -> str:
-    """A new bucket, readable by anyone as the public-URL setup needs; returns its name."""
+    """A new, private bucket; returns its name."""
     bucket = f"gatehouse-{uuid.uuid4().hex[:12]}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name=S3_REGION,
-    )
-    client.create_bucket(Bucket=bucket)
-    public_read = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ],
-    }
-    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read))
+    _s3_client(moto_endpoint).create_bucket(Bucket=bucket)
     for name, value in {
         "USE_CLOUD_STORAGE": "true",
         "CLOUD_STORAGE_PROVIDER": "s3",
@@ -120,8 +112,74 @@ def s3_env(clean_storage_env, moto_endpoint) -> str:
     return bucket
 
 
+@pytest.fixture
+def s3_client(moto_endpoint):
+    """A boto3 client of moto's server, for looking behind the storage."""
+    return _s3_client(moto_endpoint)
+
+
+def _s3_client(endpoint: str):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name=S3_REGION,
+    )
+
+
 # --- GCS: gcp-storage-emulator --------------------------------------------------
 GCS_BUCKET = "gatehouse-test"
+
+
+class _TokenHandler(BaseHTTPRequestHandler):
+    """Google's OAuth token endpoint, as far as a service-account key needs it."""
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps(
+            {"access_token": "test-token", "expires_in": 3600, "token_type": "Bearer"}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="session")
+def gcs_key(tmp_path_factory):
+    """A throwaway service-account key (signing needs its private key); its token
+    endpoint is a local stand-in. Returns (key file path, public key)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    key_file = tmp_path_factory.mktemp("gcs") / "service-account.json"
+    key_file.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "gatehouse-test",
+                "private_key_id": "throwaway",
+                "private_key": pem,
+                "client_email": "gatehouse@gatehouse-test.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": f"http://127.0.0.1:{server.server_address[1]}/token",
+            }
+        )
+    )
+    yield key_file, private_key.public_key()
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +194,53 @@ def gcs_emulator():
 
 
 @pytest.fixture
-def gcs_env(clean_storage_env, gcs_emulator) -> str:
+def gcs_url_refusal(gcs_key):
+    """Checks a signed URL against the throwaway key: see _gcs_refusal."""
+    _key_file, public_key = gcs_key
+
+    def check(url: str, *, now: dt.datetime) -> str | None:
+        return _gcs_refusal(url, public_key, now=now)
+
+    return check
+
+
+def _gcs_refusal(url: str, public_key, *, now: dt.datetime) -> str | None:
+    """Why GCS would refuse a V4 signed GET URL (None if it would serve it),
+    checked as GCS does, since the emulator checks no signature at all."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    signature = bytes.fromhex(query.pop("X-Goog-Signature", ""))
+    canonical_query = "&".join(
+        sorted(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in query.items())
+    )
+    canonical_request = "\n".join(
+        ["GET", parts.path, canonical_query, f"host:{parts.netloc}\n", "host"]
+        + ["UNSIGNED-PAYLOAD"]
+    )
+    scope = query["X-Goog-Credential"].split("/", 1)[1]
+    string_to_sign = "\n".join(
+        [
+            "GOOG4-RSA-SHA256",
+            query["X-Goog-Date"],
+            scope,
+            hashlib.sha256(canonical_request.encode()).hexdigest(),
+        ]
+    )
+    try:
+        public_key.verify(
+            signature, string_to_sign.encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+    except InvalidSignature:
+        return "signature"
+    signed_at = dt.datetime.strptime(f"{query['X-Goog-Date']}+0000", "%Y%m%dT%H%M%SZ%z")
+    lifetime = dt.timedelta(seconds=int(query["X-Goog-Expires"]))
+    if now > signed_at + lifetime:
+        return "expired"
+    return None
+
+
+@pytest.fixture
+def gcs_env(clean_storage_env, gcs_emulator, gcs_key) -> str:
     """An emptied bucket; the client library finds the emulator through its own variable."""
     server, endpoint = gcs_emulator
     server.wipe(keep_buckets=True)
@@ -145,6 +249,7 @@ def gcs_env(clean_storage_env, gcs_emulator) -> str:
         "CLOUD_STORAGE_PROVIDER": "gcs",
         "CLOUD_STORAGE_BUCKET": GCS_BUCKET,
         "STORAGE_EMULATOR_HOST": endpoint,
+        "GOOGLE_APPLICATION_CREDENTIALS": str(gcs_key[0]),
     }.items():
         clean_storage_env.setenv(name, value)
     return GCS_BUCKET

@@ -228,7 +228,10 @@ def test_a_render_style_deploy_serves_the_app_safely(deployed):
         o["Key"]
         for o in s3.list_objects_v2(Bucket=env["CLOUD_STORAGE_BUCKET"])["Contents"]
     ]
-    assert any(key.startswith(f"resources/{resource_id}/") for key in keys)
+    # STORAGE_PREFIX defaults to a slug of BASE_URL's host.
+    assert any(
+        key.startswith(f"gatehouse-test/resources/{resource_id}/") for key in keys
+    )
 
     # SIGTERM lets an in-flight request finish before gunicorn exits
     payload, content_type = multipart("file", "photo.png", png_bytes(16, 16))

@@ -89,6 +89,27 @@ def test_production_settings_pass_check_deploy_without_warnings():
     assert "no issues" in result.stdout
 
 
+def test_the_original_templates_storage_key_names_pass_check_deploy():
+    env = {
+        name: value
+        for name, value in GOOD.items()
+        if name not in {"CLOUD_STORAGE_ACCESS_KEY", "CLOUD_STORAGE_SECRET_KEY"}
+    }
+
+    result = manage(
+        "check",
+        "--deploy",
+        **env,
+        CLOUD_STORAGE_KEY="AKIAEXAMPLE",
+        CLOUD_STORAGE_SECRET="example-secret-key",
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "WARNING" not in output.upper()
+    assert "no issues" in result.stdout
+
+
 def test_production_turns_debug_off_even_if_asked():
     result = manage(
         "shell",

@@ -1,6 +1,8 @@
 """The Cloudinary backend: the real SDK, configured from CLOUDINARY_URL, against a stand-in."""
 
+import time
 from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
 
 import cloudinary.exceptions
 import pytest
@@ -85,17 +87,73 @@ def test_a_wrong_api_secret_is_refused(cloudinary_env, storage_from_env, monkeyp
     assert cloudinary_env.assets == {}
 
 
-def test_url_is_absolute_https_and_serves_the_bytes(cloudinary_env, storage_from_env):
+def test_assets_are_stored_private_not_public(cloudinary_env, storage_from_env):
+    storage = storage_from_env()
+
+    storage.save("resources/owner/pic.png", ContentFile(b"\x89PNG bytes"))
+
+    asset = cloudinary_env.assets[("image", "resources/owner/pic")]
+    assert asset.type == "private"
+    public_cdn_url = cloudinary_env.secure_url(asset).replace("/private/", "/upload/")
+    assert requests.get(public_cdn_url, timeout=10).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_url_is_a_signed_download_link_that_serves_the_bytes(
+    cloudinary_env, storage_from_env
+):
     storage = storage_from_env()
     name = storage.save("resources/owner/pic.png", ContentFile(b"\x89PNG bytes"))
 
     url = storage.url(name)
 
-    assert url == (
-        f"https://{cloudinary_env.delivery_host}/gatehouse-test/image/upload/v1/"
-        "resources/owner/pic.png"
+    assert url.startswith(
+        f"{cloudinary_env.api_url}/v1_1/gatehouse-test/image/download?"
     )
+    query = parse_qs(urlsplit(url).query)
+    assert int(query["expires_at"][0]) == pytest.approx(time.time() + 900, abs=5)
     assert requests.get(url, timeout=10).content == b"\x89PNG bytes"
+
+
+def test_raw_files_are_served_by_their_link_too(cloudinary_env, storage_from_env):
+    storage = storage_from_env()
+    name = storage.save("resources/owner/data.csv", ContentFile(b"a,b\n"))
+
+    response = requests.get(storage.url(name), timeout=10)
+
+    assert response.content == b"a,b\n"
+
+
+def test_an_expired_link_is_refused(cloudinary_env, storage_from_env):
+    storage = storage_from_env()
+    name = storage.save("resources/owner/pic.png", ContentFile(b"\x89PNG bytes"))
+
+    url = storage.url(name, expires_at=int(time.time()) - 1)
+
+    assert requests.get(url, timeout=10).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_a_link_with_a_pushed_back_expiry_is_refused(cloudinary_env, storage_from_env):
+    storage = storage_from_env()
+    name = storage.save("resources/owner/pic.png", ContentFile(b"\x89PNG bytes"))
+    url = storage.url(name, expires_at=int(time.time()) - 1)
+
+    tampered = url.replace(
+        f"expires_at={parse_qs(urlsplit(url).query)['expires_at'][0]}",
+        f"expires_at={int(time.time()) + 3600}",
+    )
+
+    assert tampered != url
+    assert requests.get(tampered, timeout=10).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_a_link_pointed_at_another_asset_is_refused(cloudinary_env, storage_from_env):
+    storage = storage_from_env()
+    mine = storage.save("resources/mine/pic.png", ContentFile(b"mine"))
+    storage.save("resources/theirs/pic.png", ContentFile(b"theirs"))
+
+    tampered = storage.url(mine).replace("mine", "theirs")
+
+    assert requests.get(tampered, timeout=10).status_code == HTTPStatus.UNAUTHORIZED
 
 
 def test_exists_and_size_follow_the_stored_asset(cloudinary_env, storage_from_env):

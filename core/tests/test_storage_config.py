@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def test_local_disk_when_cloud_storage_is_off_even_with_a_provider(clean_storage
     assert config["BACKEND"] == FILESYSTEM
 
 
-def test_s3_reads_bucket_keys_endpoint_region_and_domain(clean_storage_env):
+def test_s3_reads_bucket_keys_endpoint_and_region(clean_storage_env):
     given_env(
         clean_storage_env,
         USE_CLOUD_STORAGE="true",
@@ -42,7 +43,6 @@ def test_s3_reads_bucket_keys_endpoint_region_and_domain(clean_storage_env):
         CLOUD_STORAGE_SECRET_KEY="secret",
         CLOUD_STORAGE_ENDPOINT_URL="https://account.r2.cloudflarestorage.com",
         CLOUD_STORAGE_REGION="auto",
-        CLOUD_STORAGE_CUSTOM_DOMAIN="files.example.com",
     )
 
     config = default_storage_config()
@@ -55,9 +55,11 @@ def test_s3_reads_bucket_keys_endpoint_region_and_domain(clean_storage_env):
             "secret_key": "secret",
             "endpoint_url": "https://account.r2.cloudflarestorage.com",
             "region_name": "auto",
-            "custom_domain": "files.example.com",
             "addressing_style": None,
-            "querystring_auth": False,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 900,
+            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }
@@ -79,7 +81,25 @@ def test_s3_falls_back_to_the_aws_key_variables(clean_storage_env):
     assert options["endpoint_url"] is None
 
 
-def test_s3_signed_urls_when_querystring_auth_is_on(clean_storage_env):
+def test_s3_reads_the_original_templates_key_and_secret_names(clean_storage_env):
+    given_env(
+        clean_storage_env,
+        USE_CLOUD_STORAGE="true",
+        CLOUD_STORAGE_PROVIDER="s3",
+        CLOUD_STORAGE_BUCKET="files",
+        CLOUD_STORAGE_KEY="template-key",
+        CLOUD_STORAGE_SECRET="template-secret",
+    )
+
+    options = default_storage_config()["OPTIONS"]
+
+    assert (options["access_key"], options["secret_key"]) == (
+        "template-key",
+        "template-secret",
+    )
+
+
+def test_s3_urls_are_presigned_for_file_url_expire_seconds(clean_storage_env):
     given_env(
         clean_storage_env,
         USE_CLOUD_STORAGE="true",
@@ -87,36 +107,62 @@ def test_s3_signed_urls_when_querystring_auth_is_on(clean_storage_env):
         CLOUD_STORAGE_BUCKET="files",
         CLOUD_STORAGE_ACCESS_KEY="key",
         CLOUD_STORAGE_SECRET_KEY="secret",
-        CLOUD_STORAGE_QUERYSTRING_AUTH="true",
         CLOUD_STORAGE_ADDRESSING_STYLE="path",
+        FILE_URL_EXPIRE_SECONDS="60",
     )
 
     options = default_storage_config()["OPTIONS"]
 
-    assert options["querystring_auth"] is True
+    assert (options["querystring_auth"], options["querystring_expire"]) == (True, 60)
     assert options["addressing_style"] == "path"
 
 
-def test_gcs_reads_bucket_and_custom_domain(clean_storage_env):
+def test_gcs_reads_bucket_key_file_and_custom_domain(clean_storage_env, gcs_key):
+    key_file, _public_key = gcs_key
     given_env(
         clean_storage_env,
         USE_CLOUD_STORAGE="true",
         CLOUD_STORAGE_PROVIDER="gcs",
         CLOUD_STORAGE_BUCKET="files",
+        GOOGLE_APPLICATION_CREDENTIALS=str(key_file),
         CLOUD_STORAGE_CUSTOM_DOMAIN="files.example.com",
     )
 
     config = default_storage_config()
 
+    credentials = config["OPTIONS"].pop("credentials")
+    assert credentials.service_account_email == (
+        "gatehouse@gatehouse-test.iam.gserviceaccount.com"
+    )
     assert config == {
         "BACKEND": GCS,
         "OPTIONS": {
             "bucket_name": "files",
             "custom_endpoint": "https://files.example.com",
-            "querystring_auth": False,
+            "default_acl": None,
+            "querystring_auth": True,
+            "expiration": timedelta(seconds=900),
             "file_overwrite": False,
         },
     }
+
+
+def test_gcs_refuses_credentials_without_a_private_key(clean_storage_env, tmp_path):
+    user_credentials = tmp_path / "adc.json"
+    user_credentials.write_text(
+        '{"type": "authorized_user", "client_id": "c", "client_secret": "s",'
+        ' "refresh_token": "r"}'
+    )
+    given_env(
+        clean_storage_env,
+        **GCS_BASE,
+        GOOGLE_APPLICATION_CREDENTIALS=str(user_credentials),
+    )
+
+    with pytest.raises(SystemExit) as refused:
+        default_storage_config()
+
+    assert "service-account key" in str(refused.value)
 
 
 def test_cloudinary_reads_cloudinary_url(clean_storage_env):
@@ -131,7 +177,12 @@ def test_cloudinary_reads_cloudinary_url(clean_storage_env):
 
     assert config == {
         "BACKEND": CLOUDINARY,
-        "OPTIONS": {"cloud_name": "my-cloud", "api_key": "1234", "api_secret": "abcd"},
+        "OPTIONS": {
+            "cloud_name": "my-cloud",
+            "api_key": "1234",
+            "api_secret": "abcd",
+            "url_expire_seconds": 900,
+        },
     }
 
 
@@ -167,7 +218,25 @@ def test_cloudinary_reads_separate_variables(clean_storage_env):
         "api_key": "1234",
         "api_secret": "abcd",
         "upload_prefix": "https://api-eu.cloudinary.com",
+        "url_expire_seconds": 900,
     }
+
+
+def test_cloudinary_reads_the_original_templates_key_and_secret_names(
+    clean_storage_env,
+):
+    given_env(
+        clean_storage_env,
+        USE_CLOUD_STORAGE="true",
+        CLOUD_STORAGE_PROVIDER="cloudinary",
+        CLOUDINARY_CLOUD_NAME="my-cloud",
+        CLOUD_STORAGE_KEY="1234",
+        CLOUD_STORAGE_SECRET="abcd",
+    )
+
+    options = default_storage_config()["OPTIONS"]
+
+    assert (options["api_key"], options["api_secret"]) == ("1234", "abcd")
 
 
 S3_BASE = {
@@ -196,10 +265,12 @@ CLOUDINARY_BASE = {"USE_CLOUD_STORAGE": "true", "CLOUD_STORAGE_PROVIDER": "cloud
         ({**S3_BASE, "CLOUD_STORAGE_ENDPOINT_URL": "minio:9000"}, "ENDPOINT_URL"),
         ({**S3_BASE, "CLOUD_STORAGE_ADDRESSING_STYLE": "dns"}, "ADDRESSING_STYLE"),
         (
-            {**S3_BASE, "CLOUD_STORAGE_CUSTOM_DOMAIN": "https://cdn.example.com"},
+            {**S3_BASE, "CLOUD_STORAGE_CUSTOM_DOMAIN": "cdn.example.com"},
             "CLOUD_STORAGE_CUSTOM_DOMAIN",
         ),
+        ({**S3_BASE, "FILE_URL_EXPIRE_SECONDS": "0"}, "FILE_URL_EXPIRE_SECONDS"),
         ({**GCS_BASE, "CLOUD_STORAGE_BUCKET": ""}, "CLOUD_STORAGE_BUCKET"),
+        (GCS_BASE, "GOOGLE_APPLICATION_CREDENTIALS"),
         (
             {**GCS_BASE, "CLOUD_STORAGE_ENDPOINT_URL": "http://127.0.0.1:9023"},
             "STORAGE_EMULATOR_HOST",
@@ -231,8 +302,10 @@ CLOUDINARY_BASE = {"USE_CLOUD_STORAGE": "true", "CLOUD_STORAGE_PROVIDER": "cloud
         "s3-no-secret",
         "s3-endpoint-without-scheme",
         "s3-bad-addressing-style",
-        "custom-domain-with-scheme",
+        "s3-custom-domain",
+        "url-expiry-zero",
         "gcs-no-bucket",
+        "gcs-no-credentials",
         "gcs-endpoint-variable",
         "gcs-credentials-file-missing",
         "cloudinary-nothing",

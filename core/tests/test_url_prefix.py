@@ -384,7 +384,8 @@ def test_uploaded_file_url_carries_the_prefix_and_is_served(proxy, access, resou
 
     assert uploaded.status == HTTPStatus.CREATED, uploaded.body
     url = uploaded.json()["url"]
-    assert url.startswith(f"{proxy.origin}{PREFIX}/assets/resources/")
+    assert url.startswith(f"{proxy.origin}{PREFIX}/assets/")
+    assert f"/resources/{resource['id']}/" in url
     fetched = http_request(proxy.port, "GET", url.removeprefix(proxy.origin))
     assert fetched.status == HTTPStatus.OK
     assert fetched.body == png_bytes()

@@ -133,11 +133,12 @@ def test_a_failed_removal_is_queued_and_retried_by_the_purge_command(
 
 @pytest.mark.django_db
 def test_purge_removes_old_unreferenced_files_and_keeps_the_rest(
-    client, resource, capsys
+    client, resource, capsys, settings
 ):
     referenced = add_file(client, resource).file.name
-    old_orphan = default_storage.save("resources/gone/old.txt", ContentFile(b"x"))
-    young_orphan = default_storage.save("resources/gone/young.txt", ContentFile(b"x"))
+    folder = f"{settings.STORAGE_PREFIX}/resources/gone"
+    old_orphan = default_storage.save(f"{folder}/old.txt", ContentFile(b"x"))
+    young_orphan = default_storage.save(f"{folder}/young.txt", ContentFile(b"x"))
     two_hours_ago = (timezone.now() - timedelta(hours=2)).timestamp()
     os.utime(default_storage.path(old_orphan), (two_hours_ago, two_hours_ago))
 
@@ -150,8 +151,10 @@ def test_purge_removes_old_unreferenced_files_and_keeps_the_rest(
 
 
 @pytest.mark.django_db
-def test_purge_dry_run_removes_nothing(client, resource):
-    orphan = default_storage.save("resources/gone/old.txt", ContentFile(b"x"))
+def test_purge_dry_run_removes_nothing(client, resource, settings):
+    orphan = default_storage.save(
+        f"{settings.STORAGE_PREFIX}/resources/gone/old.txt", ContentFile(b"x")
+    )
     past = (timezone.now() - timedelta(hours=2)).timestamp()
     os.utime(default_storage.path(orphan), (past, past))
 

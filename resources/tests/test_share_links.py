@@ -1,7 +1,10 @@
+import time
 from http import HTTPStatus
 
 import pytest
+from django.test import Client
 
+from accounts import services
 from resources.tests.files import png_bytes, upload
 
 
@@ -68,6 +71,7 @@ def test_the_public_link_shows_no_owner_or_private_fields(
     assert "share_url" not in body
     assert approved_user.email not in response.content.decode()
     assert body["files"][0]["url"].startswith("http://testserver/assets/")
+    assert "signature=" in body["files"][0]["url"]
 
 
 @pytest.mark.django_db
@@ -103,3 +107,38 @@ def test_an_unknown_token_is_404(api_client):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["disabled", "rejected", "pending"])
+def test_the_public_link_is_404_once_the_owner_is_no_longer_approved(
+    approved_user, resource, auth_client, api_client, admin_user, status
+):
+    token = share(auth_client(approved_user), resource).json()["token"]
+
+    services.user_set_status(user=approved_user, status=status, actor=admin_user)
+
+    response = api_client.get(f"/api/v1/public/resources/{token}/")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.django_db
+def test_file_urls_seen_before_unsharing_stop_working_once_expired(
+    approved_user, resource, auth_client, api_client, settings
+):
+    settings.FILE_URL_EXPIRE_SECONDS = 2  # whole seconds: 1 to 2 s of life
+    client = auth_client(approved_user)
+    client.post(
+        f"/api/v1/resources/{resource.pk}/upload/",
+        {"file": upload("p.png", png_bytes())},
+        format="multipart",
+    )
+    token = share(client, resource).json()["token"]
+    public = api_client.get(f"/api/v1/public/resources/{token}/").json()
+    seen = public["files"][0]["url"].removeprefix("http://testserver")
+    assert Client().get(seen).status_code == HTTPStatus.OK
+
+    client.delete(f"/api/v1/resources/{resource.pk}/share/")
+    time.sleep(3)
+
+    assert Client().get(seen).status_code == HTTPStatus.NOT_FOUND

@@ -184,7 +184,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(
 
 
 @pytest.mark.django_db
-def test_a_path_in_the_name_never_reaches_the_storage_key(client, resource):
+def test_a_path_in_the_name_never_reaches_the_storage_key(client, resource, settings):
     response = post_file(client, resource, "../../etc/passwd", b"root:x:0:0\n")
 
     stored = ResourceFile.objects.get()
@@ -192,14 +192,18 @@ def test_a_path_in_the_name_never_reaches_the_storage_key(client, resource):
     assert response.json()["name"] == "passwd"
     assert ".." not in stored.file.name
     assert "passwd" not in stored.file.name
-    assert stored.file.name.startswith(f"resources/{resource.pk}/")
+    assert stored.file.name.startswith(
+        f"{settings.STORAGE_PREFIX}/resources/{resource.pk}/"
+    )
 
 
 @pytest.mark.django_db
-def test_file_url_is_absolute_and_serves_the_bytes(client, resource):
+def test_file_url_is_absolute_and_serves_the_bytes(client, resource, settings):
     body = post_file(client, resource, "p.png", png_bytes()).json()
 
-    assert body["url"].startswith("http://testserver/assets/resources/")
+    assert body["url"].startswith(
+        f"http://testserver/assets/{settings.STORAGE_PREFIX}/resources/"
+    )
     served = Client().get(body["url"].removeprefix("http://testserver"))
     assert served.status_code == HTTPStatus.OK
     assert b"".join(served.streaming_content) == png_bytes()

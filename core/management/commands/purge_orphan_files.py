@@ -1,12 +1,17 @@
-"""Retries queued file removals, then removes stored files that no row points at."""
+"""Retries queued file removals, then removes stored files that no row points at.
+
+Only this deployment's STORAGE_PREFIX is scanned: a bucket may hold other
+deployments' files (a staging copy), and none of their rows are in this database.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.apps import apps
+from django.conf import settings
 from django.core.files.storage import default_storage
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import models
 from django.utils import timezone
 
@@ -23,6 +28,13 @@ def referenced_paths() -> set[str]:
                 names = model._default_manager.exclude(**{field.name: ""})
                 paths.update(names.values_list(field.name, flat=True))
     return paths
+
+
+def _inside_prefix(folder: str) -> str:
+    parts = folder.strip("/").split("/")
+    if not all(part and part not in {".", ".."} for part in parts):
+        raise CommandError(f"--prefix must be a folder name, not {folder!r}")
+    return "/".join([settings.STORAGE_PREFIX, *parts])
 
 
 class Command(BaseCommand):
@@ -43,12 +55,16 @@ class Command(BaseCommand):
             "--prefix",
             action="append",
             default=None,
-            help="Storage folders to scan (repeatable). Default: resources, avatars.",
+            help="Folders inside STORAGE_PREFIX to scan (repeatable). "
+            "Default: resources, avatars.",
         )
 
     def handle(
         self, *args, older_than: int, dry_run: bool, prefix: list[str] | None, **options
     ) -> None:
+        folders = [
+            _inside_prefix(folder) for folder in prefix or ["resources", "avatars"]
+        ]
         if not dry_run:
             removed, failed = file_deletions_run()
             self.stdout.write(
@@ -62,7 +78,7 @@ class Command(BaseCommand):
         cutoff = timezone.now() - timedelta(minutes=older_than)
         known = referenced_paths()
         orphans = []
-        for folder in prefix or ["resources", "avatars"]:
+        for folder in folders:
             for path in stored_paths(folder):
                 if path in known:
                     continue
