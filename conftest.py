@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
+from collections.abc import Iterator
 
+import psycopg
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.cache import cache
@@ -14,6 +17,7 @@ from accounts import services
 from accounts.models import User
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 _emails = itertools.count(1)
 
 
@@ -130,3 +134,22 @@ def served_database_template(tmp_path_factory):
     from core.tests.served_app import migrated_database
 
     return migrated_database(tmp_path_factory.mktemp("served-database"))
+
+
+@pytest.fixture
+def fresh_postgres() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+    name = f"gatehouse_fresh_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(
+            f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3
+        )
+    except psycopg.OperationalError:
+        if services_required():
+            raise
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{PG_SERVER}/{name}"
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

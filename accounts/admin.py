@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import (
@@ -280,21 +281,6 @@ class UserAddForm(forms.ModelForm):
         return normalize_email(self.cleaned_data["email"])
 
 
-class UserPasswordForm(forms.Form):
-    password1 = forms.CharField(
-        label="New password", strip=False, widget=forms.PasswordInput
-    )
-    password2 = forms.CharField(
-        label="New password (again)", strip=False, widget=forms.PasswordInput
-    )
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("password1") != data.get("password2"):
-            self.add_error("password2", "The two passwords differ.")
-        return data
-
-
 @admin.register(User)
 class UserAdmin(admin.ModelAdmin):
     form = UserAdminForm
@@ -493,17 +479,17 @@ class UserAdmin(admin.ModelAdmin):
             raise Http404
         if not self.has_change_permission(request, user):
             raise PermissionDenied
-        form = UserPasswordForm(request.POST if request.method == "POST" else None)
+        form = SetPasswordForm(user, request.POST if request.method == "POST" else None)
         if form.is_valid():
             try:
                 services.user_set_password(
                     user=user,
-                    password=form.cleaned_data["password1"],
+                    password=form.cleaned_data["new_password1"],
                     set_by=request.user,
                 )
             except InvalidInput as exc:
                 for message in (exc.errors or {}).get("password", []):
-                    form.add_error("password1", message)
+                    form.add_error("new_password1", message)
             else:
                 if user.pk == request.user.pk:
                     update_session_auth_hash(request, user)

@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import url_str_to_user_pk
-from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -386,21 +386,6 @@ class InvitationAcceptView(APIView):
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
-class InvitationAcceptForm(forms.Form):
-    new_password1 = forms.CharField(
-        label="Password", strip=False, widget=forms.PasswordInput
-    )
-    new_password2 = forms.CharField(
-        label="Password (again)", strip=False, widget=forms.PasswordInput
-    )
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("new_password1") != data.get("new_password2"):
-            self.add_error("new_password2", "The two passwords differ.")
-        return data
-
-
 class InvitationAcceptPage(View):
     """The server's invitation page, for when INVITATION_URL names no frontend."""
 
@@ -408,10 +393,11 @@ class InvitationAcceptPage(View):
 
     def get(self, request: HttpRequest, uid: str, token: str) -> HttpResponse:
         valid = invited_user(uid=uid, token=token) is not None
-        return self._page(request, form=InvitationAcceptForm(), valid=valid)
+        return self._page(request, form=SetPasswordForm(None), valid=valid)
 
     def post(self, request: HttpRequest, uid: str, token: str) -> HttpResponse:
-        form = InvitationAcceptForm(request.POST)
+        # The user is known once the link is checked; the service validates with it.
+        form = SetPasswordForm(None, request.POST)
         if not form.is_valid():
             return self._page(request, form=form, valid=True)
         try:

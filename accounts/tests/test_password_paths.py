@@ -113,7 +113,7 @@ def test_the_admins_password_form_ends_the_users_sessions(
     client.force_login(admin_user)
     url = reverse("admin:accounts_user_password", args=[approved_user.pk])
 
-    response = client.post(url, {"password1": NEW, "password2": NEW})
+    response = client.post(url, {"new_password1": NEW, "new_password2": NEW})
 
     assert response.status_code == HTTPStatus.FOUND
     approved_user.refresh_from_db()
@@ -145,7 +145,7 @@ def test_the_admins_password_form_refuses_a_weak_password(
     client.force_login(admin_user)
     url = reverse("admin:accounts_user_password", args=[approved_user.pk])
 
-    response = client.post(url, {"password1": "123", "password2": "123"})
+    response = client.post(url, {"new_password1": "123", "new_password2": "123"})
 
     assert response.status_code == HTTPStatus.OK
     assert "too short" in response.content.decode()
@@ -158,7 +158,7 @@ def test_an_admin_setting_their_own_password_stays_in_the_admin(client, admin_us
     client.force_login(admin_user)
     url = reverse("admin:accounts_user_password", args=[admin_user.pk])
 
-    client.post(url, {"password1": NEW, "password2": NEW})
+    client.post(url, {"new_password1": NEW, "new_password2": NEW})
 
     assert client.get(reverse("admin:index")).status_code == HTTPStatus.OK
 

@@ -4,36 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 import yaml
 
-from conftest import services_required
 from core.tests.served_app import BASE_DIR, clean_env
-
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture
-def fresh_postgres() -> Iterator[str]:
-    name = f"gh_ops_locked_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(
-            f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3
-        )
-    except psycopg.OperationalError:
-        if services_required():
-            raise
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_SERVER}/{name}"
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _run_together(env: dict[str, str], count: int = 2) -> list[tuple[int, str, str]]:

@@ -14,17 +14,14 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 
 import boto3
-import psycopg
 import pytest
 from django.conf import settings
 
-from conftest import services_required
 from core.tests.served_app import free_port, multipart
 from core.tests.storage_servers import S3_KEY, S3_REGION, S3_SECRET
 from resources.tests.files import png_bytes
@@ -32,7 +29,6 @@ from resources.tests.files import png_bytes
 pytest_plugins = ["core.tests.storage_servers"]
 
 ROOT = Path(settings.BASE_DIR)
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 HOST = "gatehouse.test"
 ADMIN_EMAIL, ADMIN_PASSWORD = "ops@gatehouse.test", "a-long-rehearsal-passphrase"
 
@@ -43,24 +39,6 @@ def procfile_line(kind: str) -> str:
         if name.strip() == kind:
             return command.strip()
     raise AssertionError(f"Procfile has no {kind}: line")
-
-
-@pytest.fixture
-def fresh_postgres() -> Iterator[str]:
-    name = f"gatehouse_rehearsal_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(
-            f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3
-        )
-    except psycopg.OperationalError:
-        if services_required():
-            raise
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_SERVER}/{name}"
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

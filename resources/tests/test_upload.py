@@ -7,6 +7,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 
+from core.tests.request_bodies import CountingInput
 from resources.models import ResourceFile
 from resources.tests.files import (
     GIF_BYTES,
@@ -135,22 +136,6 @@ def test_a_file_one_byte_over_the_limit_is_413(client, resource, settings):
     assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     assert response.json()["code"] == "file_too_large"
     assert not ResourceFile.objects.exists()
-
-
-class CountingInput:
-    """A request body that records how much of it the server read."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.read_bytes = data, 0
-
-    def read(self, size: int = -1) -> bytes:
-        size = len(self.data) - self.read_bytes if size is None or size < 0 else size
-        chunk = self.data[self.read_bytes : self.read_bytes + size]
-        self.read_bytes += len(chunk)
-        return chunk
-
-    def readline(self, size: int = -1) -> bytes:
-        return self.read(size)
 
 
 @pytest.mark.django_db
