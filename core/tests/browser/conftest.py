@@ -35,7 +35,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-TIMEOUT_MS = 10_000
+# ReDoc's bundle renders the whole schema; on a busy 2-core machine that takes seconds.
+TIMEOUT_MS = 30_000
 NO_PLAYWRIGHT = (
     "the playwright package is not installed (pip install -r requirements-dev.txt)"
 )
@@ -124,6 +125,9 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser, live_server) -> Iterator[Any]:
     """A page in a fresh browser context, with relative URLs on the live server."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)  # expect() has its own 5 s default
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 900}
     )
