@@ -79,7 +79,8 @@ def test_a_json_body_at_the_cap_is_read(approved_user, settings):
 
 
 @pytest.mark.django_db
-def test_a_multipart_body_over_the_json_cap_is_left_to_the_upload_limit(settings):
+def test_a_multipart_body_to_a_json_endpoint_is_refused_unread(settings):
+    # Only the upload endpoints parse multipart; the JSON cap leaves multipart alone.
     settings.MAX_JSON_BODY = 1024
     boundary = "BoUnDaRy"
     payload = (
@@ -90,14 +91,15 @@ def test_a_multipart_body_over_the_json_cap_is_left_to_the_upload_limit(settings
         + f"\r\n--{boundary}--\r\n"
     ).encode()
 
+    body = CountingInput(payload)
+
     response = _post(
-        LOGIN,
-        CountingInput(payload),
-        content_type=f"multipart/form-data; boundary={boundary}",
+        LOGIN, body, content_type=f"multipart/form-data; boundary={boundary}"
     )
 
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json()["code"] == "invalid_credentials"
+    assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    assert response.json()["code"] == "unsupported_media_type"
+    assert body.read_bytes == 0
 
 
 @pytest.mark.django_db
