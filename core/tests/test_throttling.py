@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import uuid
 from http import HTTPStatus
 from pathlib import Path
 
@@ -127,12 +128,13 @@ def _redis_or_skip() -> None:
 @pytest.mark.django_db
 def test_separate_processes_count_together_through_redis(api_client, settings):
     _redis_or_skip()
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    # Keys of this run only: other runs may share the Redis server.
+    prefix, email = f"test-{uuid.uuid4().hex}", f"{uuid.uuid4().hex}@example.com"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "gatehouse",
+            "KEY_PREFIX": prefix,
         }
     }
     settings.THROTTLE_RATES = {"signin_ip": "100/minute", "signin_account": "3/minute"}
@@ -147,12 +149,13 @@ from rest_framework.test import APIRequestFactory
 from core.throttling import SignInAccountThrottle
 settings.THROTTLE_RATES = {settings.THROTTLE_RATES!r}
 for _ in range(3):
-    raw = APIRequestFactory().post("{LOGIN}", {{"email": "shared@example.com"}}, format="json")
+    raw = APIRequestFactory().post("{LOGIN}", {{"email": "{email}"}}, format="json")
     assert SignInAccountThrottle().allow_request(Request(raw, parsers=[JSONParser()]), None)
 """
     env = {
         **os.environ,
         "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": prefix,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     subprocess.run(  # noqa: S603
@@ -164,6 +167,6 @@ for _ in range(3):
         capture_output=True,
     )
 
-    response = _attempt(api_client, email="shared@example.com")
+    response = _attempt(api_client, email=email)
 
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
