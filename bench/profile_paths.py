@@ -110,11 +110,59 @@ def measure(client, path: str, requests: int) -> tuple[float, float, int]:
     return min(cpu_ms), min(wall_ms), len(response.content)
 
 
+def time_middleware() -> list[list[int]]:
+    """Wraps each MIDDLEWARE entry to sum the thread CPU ns spent inside it."""
+    import types
+
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    totals: list[list[int]] = []
+    module = types.ModuleType("timed_middleware")
+
+    def timed(path: str, total: list[int]):
+        def factory(get_response):
+            inner = import_string(path)(get_response)
+
+            class Timed:
+                def __call__(self, request):
+                    start = time.thread_time_ns()
+                    try:
+                        return inner(request)
+                    finally:
+                        total[0] += time.thread_time_ns() - start
+
+                def __getattr__(self, name):  # process_view and the like
+                    return getattr(inner, name)
+
+            return Timed()
+
+        return factory
+
+    for i, path in enumerate(settings.MIDDLEWARE):
+        totals.append([0, path])
+        setattr(module, f"m{i}", timed(path, totals[-1]))
+    sys.modules[module.__name__] = module
+    settings.MIDDLEWARE = [f"timed_middleware.m{i}" for i in range(len(totals))]
+    return totals
+
+
+def report_middleware(totals: list[list[int]], requests: int) -> None:
+    """Each middleware's own CPU: its time inside minus the next one's."""
+    for (inside, path), (deeper, _) in zip(totals, [*totals[1:], [0, ""]], strict=True):
+        own = (inside - deeper) / requests / 1000
+        print(f"  {own:7.1f} us  {path}")
+    print("  (the last line includes the view)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seed", action="store_true", help="seed again")
     parser.add_argument("--only", choices=sorted(PATHS))
+    parser.add_argument(
+        "--middleware", action="store_true", help="each middleware's own CPU"
+    )
     args = parser.parse_args()
 
     import django
@@ -126,15 +174,22 @@ def main() -> None:
 
     if args.seed or Resource.objects.count() != USERS * RESOURCES_PER_USER:
         seed()
+    totals = time_middleware() if args.middleware else []
     client = bearer_client()
     for name, path in PATHS.items():
         if args.only and name != args.only:
             continue
+        for total in totals:
+            total[0] = 0
         cpu_ms, wall_ms, size = measure(client, path, args.requests)
         print(
             f"{name} GET {path}: {cpu_ms:.2f} ms CPU/request "
             f"({wall_ms:.2f} ms wall, {size} bytes)"
         )
+        if totals:
+            warm = max(10, args.requests // 10)
+            batch = max(1, args.requests // BATCHES)
+            report_middleware(totals, warm + batch * BATCHES)
 
 
 if __name__ == "__main__":
