@@ -7,7 +7,9 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 from django.db.models.signals import post_init
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.local_storage import asset_link_valid
@@ -94,3 +96,15 @@ def test_list_builds_no_model_instances(approved_user, auth_client, varied_resou
 
     assert response.status_code == HTTPStatus.OK
     assert built.count(Resource) == built.count(ResourceFile) == 0
+
+
+@pytest.mark.django_db
+def test_the_list_counts_without_joining_owners(admin_user, auth_client):
+    client = auth_client(admin_user)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST)
+
+    (count,) = [q["sql"] for q in queries if "COUNT(" in q["sql"]]
+    assert response.status_code == HTTPStatus.OK
+    assert "JOIN" not in count
