@@ -262,7 +262,8 @@ REST_FRAMEWORK = {
         "accounts.authentication.SessionJWTAuthentication"
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsApproved"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSONRenderer output, encoded by orjson (core/renderers.py).
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.FastJSONRenderer"],
     # JSON only: the two upload endpoints take multipart, and say so themselves, so
     # no other endpoint parses a multipart body (which the JSON body cap lets through).
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
@@ -43,7 +42,7 @@ class SignedFileSystemStorage(FileSystemStorage):
     def url(self, name: str | None, *, expires: int | None = None) -> str:
         if expires is None:
             expires = int(time.time()) + settings.FILE_URL_EXPIRE_SECONDS
-        query = urlencode(
-            {"expires": expires, "signature": asset_signature(name, expires=expires)}
-        )
-        return f"{super().url(name)}?{query}"
+        # The signature is URL-safe base64: nothing to quote (urlencode costs
+        # a fifth of the URL, 100 times on a page of the resource list).
+        signature = asset_signature(name, expires=expires)
+        return f"{super().url(name)}?expires={expires}&signature={signature}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
@@ -75,6 +76,49 @@ class ResourceSerializer(serializers.ModelSerializer):
 
 def share_url_for(request, token: str) -> str:
     return _absolute(request, reverse("v1:public-resource", args=[token]))
+
+
+def resource_rows_json(
+    rows: list[dict], files_by_resource: dict, *, request
+) -> list[dict]:
+    """ResourceSerializer's JSON, held equal by tests/test_list_json.py, for rows
+    from resources.selectors.resource_rows, without DRF's 0.2 ms per resource."""
+    moment = serializers.DateTimeField(
+        default_timezone=timezone.get_current_timezone()
+    ).to_representation
+    file_url = ResourceFile._meta.get_field("file").storage.url
+
+    def file_json(row: dict) -> dict:
+        return {
+            "id": str(row["id"]),
+            "name": row["name"],
+            "url": _absolute(request, file_url(row["file"])),
+            "content_type": row["content_type"],
+            "size": row["size"],
+            "created_at": moment(row["created_at"]),
+        }
+
+    return [
+        {
+            "id": str(row["id"]),
+            "owner": {
+                "id": str(row["owner_id"]),
+                "email": row["owner__email"],
+                "full_name": row["owner__full_name"],
+            },
+            "title": row["title"],
+            "description": row["description"],
+            "data": row["data"],
+            "status": row["status"],
+            "files": [file_json(f) for f in files_by_resource.get(row["id"], ())],
+            "share_url": share_url_for(request, row["share_token"])
+            if row["share_token"]
+            else None,
+            "created_at": moment(row["created_at"]),
+            "updated_at": moment(row["updated_at"]),
+        }
+        for row in rows
+    ]
 
 
 class PublicResourceSerializer(serializers.ModelSerializer):

@@ -2,7 +2,7 @@
 
 import time
 from http import HTTPStatus
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core import signing
@@ -95,3 +95,13 @@ def test_links_signed_before_a_key_rotation_still_work(stored, settings):
     settings.SECRET_KEY = "a-new-secret-key-for-this-test-only-0123456789"
 
     assert fetch(url).status_code == HTTPStatus.OK
+
+
+def test_a_link_carries_its_expiry_and_signature_as_a_plain_query(stored):
+    from core.local_storage import asset_signature
+
+    url = default_storage.url(stored, expires=2000000000)
+
+    signature = asset_signature(stored, expires=2000000000)
+    query = urlencode({"expires": 2000000000, "signature": signature})
+    assert url == f"/assets/{stored}?{query}"

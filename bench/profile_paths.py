@@ -1,0 +1,196 @@
+"""CPU per request of the read hot paths, in process (no server, no network noise).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/gh_read \
+        .venv/bin/python bench/profile_paths.py [--requests 300] [--seed]
+
+Seeds (once, or again with --seed) 10 users owning 1,000 resources each, every
+resource with one file, then sends GET /api/v1/auth/me/ (W2) and
+GET /api/v1/resources/?page_size=100 (W3) with a bearer token through Django's
+test client, and prints CPU ms per request from time.process_time(), the least of 10
+batches: what a shared machine's noise moves least. For a flame graph run it under
+`py-spy record -o w3.svg -- .venv/bin/python bench/profile_paths.py --only w3`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gh_read")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+USERS = 10
+RESOURCES_PER_USER = 1000
+BATCHES = 10
+PASSWORD = "profile-passphrase-long-enough"  # noqa: S105
+PATHS = {
+    "w2": "/api/v1/auth/me/",
+    "w3": "/api/v1/resources/?page_size=100",
+}
+
+
+def seed() -> None:
+    from allauth.account.models import EmailAddress
+    from django.db import connection, transaction
+
+    from accounts.models import User
+    from resources.models import Resource, ResourceFile
+
+    with transaction.atomic():
+        ResourceFile.objects.all().delete()
+        Resource.objects.all().delete()
+        User.objects.filter(email__endswith="@profile.example").delete()
+        for u in range(USERS):
+            user = User.objects.create_user(
+                email=f"user{u}@profile.example",
+                password=PASSWORD,
+                status=User.Status.APPROVED,
+                full_name=f"Profile User {u}",
+            )
+            EmailAddress.objects.create(
+                user=user, email=user.email, primary=True, verified=True
+            )
+            resources = Resource.objects.bulk_create(
+                Resource(
+                    owner=user,
+                    title=f"Resource {i}",
+                    description="A resource to list.",
+                    data={"index": i, "tags": ["a", "b"]},
+                )
+                for i in range(RESOURCES_PER_USER)
+            )
+            ResourceFile.objects.bulk_create(
+                ResourceFile(
+                    resource=r,
+                    file=f"resources/{r.pk}/notes.txt",
+                    name="notes.txt",
+                    content_type="text/plain",
+                    size=12,
+                    checksum="0" * 64,
+                )
+                for r in resources
+            )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # plans as on a table autovacuum has seen
+
+
+def bearer_client():
+    from django.test import Client
+
+    client = Client()
+    response = client.post(
+        "/api/v1/auth/login/",
+        {"email": "user0@profile.example", "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return Client(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+
+
+def measure(client, path: str, requests: int) -> tuple[float, float, int]:
+    """CPU ms per request: the least of 10 batches, the one others' load moved least."""
+    for _ in range(max(10, requests // 10)):  # warm caches and the connection
+        client.get(path)
+    batch = max(1, requests // BATCHES)
+    cpu_ms, wall_ms = [], []
+    for _ in range(BATCHES):
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(batch):
+            response = client.get(path)
+        cpu_ms.append((time.process_time() - cpu) * 1000 / batch)
+        wall_ms.append((time.perf_counter() - wall) * 1000 / batch)
+    assert response.status_code == 200, response.content
+    return min(cpu_ms), min(wall_ms), len(response.content)
+
+
+def time_middleware() -> list[list[int]]:
+    """Wraps each MIDDLEWARE entry to sum the thread CPU ns spent inside it."""
+    import types
+
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    totals: list[list[int]] = []
+    module = types.ModuleType("timed_middleware")
+
+    def timed(path: str, total: list[int]):
+        def factory(get_response):
+            inner = import_string(path)(get_response)
+
+            class Timed:
+                def __call__(self, request):
+                    start = time.thread_time_ns()
+                    try:
+                        return inner(request)
+                    finally:
+                        total[0] += time.thread_time_ns() - start
+
+                def __getattr__(self, name):  # process_view and the like
+                    return getattr(inner, name)
+
+            return Timed()
+
+        return factory
+
+    for i, path in enumerate(settings.MIDDLEWARE):
+        totals.append([0, path])
+        setattr(module, f"m{i}", timed(path, totals[-1]))
+    sys.modules[module.__name__] = module
+    settings.MIDDLEWARE = [f"timed_middleware.m{i}" for i in range(len(totals))]
+    return totals
+
+
+def report_middleware(totals: list[list[int]], requests: int) -> None:
+    """Each middleware's own CPU: its time inside minus the next one's."""
+    for (inside, path), (deeper, _) in zip(totals, [*totals[1:], [0, ""]], strict=True):
+        own = (inside - deeper) / requests / 1000
+        print(f"  {own:7.1f} us  {path}")
+    print("  (the last line includes the view)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--seed", action="store_true", help="seed again")
+    parser.add_argument("--only", choices=sorted(PATHS))
+    parser.add_argument(
+        "--middleware", action="store_true", help="each middleware's own CPU"
+    )
+    args = parser.parse_args()
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from resources.models import Resource
+
+    if args.seed or Resource.objects.count() != USERS * RESOURCES_PER_USER:
+        seed()
+    totals = time_middleware() if args.middleware else []
+    client = bearer_client()
+    for name, path in PATHS.items():
+        if args.only and name != args.only:
+            continue
+        for total in totals:
+            total[0] = 0
+        cpu_ms, wall_ms, size = measure(client, path, args.requests)
+        print(
+            f"{name} GET {path}: {cpu_ms:.2f} ms CPU/request "
+            f"({wall_ms:.2f} ms wall, {size} bytes)"
+        )
+        if totals:
+            warm = max(10, args.requests // 10)
+            batch = max(1, args.requests // BATCHES)
+            report_middleware(totals, warm + batch * BATCHES)
+
+
+if __name__ == "__main__":
+    main()
