@@ -252,6 +252,19 @@ def process_cpu_seconds(pid: int) -> float:
     return total / CLOCK_TICKS
 
 
+def wait_until_idle(pid: int, *, limit: float = 120.0) -> None:
+    """Waits for requests a finished run left queued (wrk hangs up, workers go on)."""
+    deadline = time.monotonic() + limit
+    before = process_cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = process_cpu_seconds(pid)
+        if now - before < 0.02:  # under 8% of a core
+            return
+        before = now
+    raise SystemExit(f"the server (pid {pid}) stayed busy {limit:g} s after a run")
+
+
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -387,6 +400,7 @@ def wrk(
         )
     data = json.loads(line.removeprefix("BENCH_JSON "))
     errors = {
+        "no response": int(data["requests"] == 0),
         f"status (last {data['last_unexpected_status']})": data["unexpected_status"],
         "connect": data["connect_errors"],
         "read": data["read_errors"],
@@ -483,7 +497,7 @@ def results_table(rows: list[Row]) -> list[str]:
             f"| {fmt(row.worst('p50_ms'), 2)} | {fmt(row.worst('p95_ms'), 2)} "
             f"| {fmt(row.worst('p99_ms'), 2)} | {errors} "
             f"| {f'{row.rps / ratio:.3f}×' if ratio else ''} "
-            f"| {fmt(row.cpu_ms_per_request, 2)} | {fmt(row.client_cpu_percent, 0)}% "
+            f"| {fmt(row.cpu_ms_per_request, 2) if row.requests else '–'} | {fmt(row.client_cpu_percent, 0)}% "
             f"| {goal} | {verdict} |"
         )
     return lines
@@ -557,7 +571,7 @@ def header(
         f"the targets interleaved in each; per-request timeout {args.timeout}; loopback.",
         f"- Gatehouse: the Procfile's `web: {web}` with IS_PRODUCTION=true "
         "(so DEBUG=false), WEB_CONCURRENCY=2, NUM_PROXIES=1, TASKS_BACKEND=database "
-        "(no worker runs: queued tasks wait), fresh random keys, "
+        "(no db_worker runs: tasks queued meanwhile wait), fresh random keys, "
         f"{'Redis cache' if args.redis else 'no Redis (local-memory cache)'}, "
         "local media (ALLOW_LOCAL_MEDIA_IN_PRODUCTION=true: signed local file URLs "
         "instead of a bucket's), no collectstatic (the API serves no static files). "
@@ -584,21 +598,10 @@ def header(
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: `make wrk` installs Debian's package")
-    started = datetime.now(UTC)
-    load_before = os.getloadavg()
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    logs = output.parent
-    database = f"{args.database_prefix}_{secrets.token_hex(4)}"
-    scratch = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
-    port, floor_port = free_port(), free_port()
-    venv_bin = Path(sys.executable).parent
+def production_env(args, *, database: str, port: int, media: Path) -> dict[str, str]:
+    """What a Render web service has (render.yaml), and nothing of this shell's."""
     env = {
-        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(Path.home()),
         "LANG": "C.UTF-8",
         "IS_PRODUCTION": "true",
@@ -611,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         "WEB_CONCURRENCY": "2",
         "TASKS_BACKEND": "database",
         "ALLOW_LOCAL_MEDIA_IN_PRODUCTION": "true",
-        "MEDIA_ROOT": str(scratch / "media"),
+        "MEDIA_ROOT": str(media),
         "THROTTLE_SIGNIN_IP": "1000000/minute",
         "THROTTLE_SIGNIN_ACCOUNT": "1000000/minute",
         "PORT": str(port),
@@ -620,13 +623,177 @@ def main(argv: list[str] | None = None) -> int:
     if args.redis:
         env["REDIS_URL"] = args.redis
         env["CACHE_KEY_PREFIX"] = f"bench-{database}"
+    return env
+
+
+def migrate_and_seed(args, env: dict[str, str]) -> list[str]:
+    release = procfile_line("release")
+    print(f"migrating ({release})", flush=True)
+    subprocess.run(
+        ["bash", "-c", release],  # noqa: S607
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=600,
+    )
+    print(f"seeding {args.users} × {args.resources_per_user} resources", flush=True)
+    seeded = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "seed.py"),
+            str(args.users),
+            str(args.resources_per_user),
+            PASSWORD,
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return seeded.stdout.split()
+
+
+def sign_in_all(port: int, emails: list[str]) -> list[str]:
+    tokens = []
+    for email in emails:
+        status, raw = http_request(
+            port,
+            "POST",
+            "/api/v1/auth/login/",
+            body={"email": email, "password": PASSWORD},
+        )
+        if status != 200:
+            raise SystemExit(f"sign-in of {email} failed: {status} {raw[:300]!r}")
+        tokens.append(json.loads(raw)["access"])
+    return tokens
+
+
+def check_workloads(
+    port: int, workloads: list[Workload], *, tokens: list[str], emails: list[str]
+) -> None:
+    """One request of each workload, so a wrong set-up fails before any run."""
+    bodies = {
+        "": None,
+        "json": {"title": "check"},
+        "login": {"email": emails[0], "password": PASSWORD},
+    }
+    for w in workloads:
+        status, raw = http_request(
+            port,
+            w.method,
+            w.path,
+            body=bodies[w.body],
+            headers={"Authorization": f"Bearer {tokens[0]}"} if w.bearer else None,
+        )
+        if status != w.expect:
+            raise SystemExit(
+                f"{w.name}: expected {w.expect}, got {status} {raw[:300]!r}"
+            )
+
+
+FLOOR_WORKLOAD = Workload("W1", "floor", "GET", "/", 200)
+
+
+def measure(
+    args, *, gatehouse: Server, floor: Server, ports: dict[str, int], lua_env: dict
+) -> list[Row]:
+    servers = {"gatehouse": gatehouse, "floor": floor}
+    rows: dict[tuple[str, int, str], Row] = {}
+    plan = [
+        (w, c, target)
+        for w in args.workloads
+        for c in args.connections
+        for target in (("gatehouse", "floor") if w.name == "W1" else ("gatehouse",))
+    ]
+    for repetition in range(args.repetitions):
+        # Odd repetitions run the plan backwards, so drift over time evens out.
+        for w, c, target in plan if repetition % 2 == 0 else plan[::-1]:
+            kwargs = {
+                "port": ports[target],
+                "workload": w if target == "gatehouse" else FLOOR_WORKLOAD,
+                "connections": c,
+                "args": args,
+                "env": lua_env,
+                "server_pid": servers[target].pid,
+            }
+            if args.warmup > 0:
+                wrk(seconds=args.warmup, **kwargs)
+                wait_until_idle(servers[target].pid)
+            run = wrk(seconds=args.duration, **kwargs)
+            wait_until_idle(servers[target].pid)
+            rows.setdefault((w.name, c, target), Row(w, c, target)).runs.append(run)
+            print(
+                f"rep {repetition + 1} {w.name:<3} c={c:<3} {target:<9} "
+                f"{run.rps:8.0f} req/s  p95 {run.p95_ms:7.2f} ms  "
+                f"errors {run.error_count}",
+                flush=True,
+            )
+            servers[target].check_alive()
+    return sorted(
+        rows.values(),
+        key=lambda r: (r.workload.name, r.connections, r.target != "floor"),
+    )
+
+
+def open_loop(args, *, port: int, tokens: list[str]) -> dict:
+    print(f"open loop: {args.open_loop_rate:g}/s from {args.open_loop_users} users")
+    config = {
+        "host": LOOPBACK,
+        "port": port,
+        "host_header": HOST,
+        "headers": {"X-Forwarded-Proto": "https"},
+        "rate": args.open_loop_rate,
+        "users": args.open_loop_users,
+        "max_connections": args.open_loop_users,
+        "duration": args.duration,
+        "warmup": args.warmup,
+        "tokens": tokens,
+        "workloads": {
+            w.name: {
+                "method": w.method,
+                "path": w.path,
+                "body": w.body,
+                "expect": w.expect,
+            }
+            for w in (WORKLOADS["W2"], WORKLOADS["W3"], WORKLOADS["W4"])
+        },
+    }
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "openloop.py")],
+        input=json.dumps(config),
+        capture_output=True,
+        text=True,
+        timeout=args.duration + args.warmup + 120,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: `make wrk` installs Debian's package")
+    started, load_before = datetime.now(UTC), os.getloadavg()
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    database = f"{args.database_prefix}_{secrets.token_hex(4)}"
+    scratch = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
+    ports = {"gatehouse": free_port(), "floor": free_port()}
+    env = production_env(
+        args, database=database, port=ports["gatehouse"], media=scratch / "media"
+    )
     web = procfile_line("web")
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
+    # A SIGTERM unwinds like Ctrl-C: servers stopped, database dropped.
+    signal.signal(signal.SIGTERM, _interrupted)
     with ExitStack() as stack:
+        stack.callback(shutil.rmtree, scratch, ignore_errors=True)
         admin = psycopg.connect(f"{args.postgres}/postgres", autocommit=True)
         stack.callback(admin.close)
         pg_version = "PostgreSQL " + admin.execute("SHOW server_version").fetchone()[0]
@@ -634,37 +801,14 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(
             admin.execute, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'
         )
-        stack.callback(shutil.rmtree, scratch, ignore_errors=True)
-
-        print(f"migrating {database} ({procfile_line('release')})", flush=True)
-        subprocess.run(
-            ["bash", "-c", procfile_line("release")],  # noqa: S607
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            timeout=600,
-        )
-        print(f"seeding {args.users} × {args.resources_per_user} resources", flush=True)
-        seeded = subprocess.run(
-            [
-                sys.executable,
-                str(BENCH / "seed.py"),
-                str(args.users),
-                str(args.resources_per_user),
-                PASSWORD,
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        emails = seeded.stdout.split()
+        print(f"database {database}", flush=True)
+        emails = migrate_and_seed(args, env)
 
         gatehouse = Server(
-            "gatehouse", ["bash", "-c", f"exec {web}"], env, logs / "server.log"
+            "gatehouse",
+            ["bash", "-c", f"exec {web}"],
+            env,
+            output.parent / "server.log",
         )
         stack.callback(gatehouse.stop)
         floor = Server(
@@ -674,37 +818,24 @@ def main(argv: list[str] | None = None) -> int:
                 "-m",
                 "gunicorn",
                 "bench.floor:app",
-                "-k",
-                "gthread",
-                "-w",
-                "2",
-                "--threads",
-                "4",
-                "-b",
-                f"{LOOPBACK}:{floor_port}",
+                "--worker-class=gthread",
+                "--workers=2",
+                "--threads=4",
+                f"--bind={LOOPBACK}:{ports['floor']}",
                 "--no-control-socket",
             ],
             {**env, "GUNICORN_CMD_ARGS": ""},
-            logs / "floor.log",
+            output.parent / "floor.log",
         )
         stack.callback(floor.stop)
-        wait_until_serving(gatehouse, port, "/health")
-        wait_until_serving(floor, floor_port, "/")
-        print(
-            f"gatehouse pid {gatehouse.pid} :{port}, floor pid {floor.pid} :{floor_port}"
-        )
+        wait_until_serving(gatehouse, ports["gatehouse"], "/health")
+        wait_until_serving(floor, ports["floor"], "/")
+        print(f"gatehouse pid {gatehouse.pid}, floor pid {floor.pid}", flush=True)
 
-        tokens = []
-        for email in emails:
-            status, raw = http_request(
-                port,
-                "POST",
-                "/api/v1/auth/login/",
-                body={"email": email, "password": PASSWORD},
-            )
-            if status != 200:
-                raise SystemExit(f"sign-in of {email} failed: {status} {raw[:300]!r}")
-            tokens.append(json.loads(raw)["access"])
+        tokens = sign_in_all(ports["gatehouse"], emails)
+        check_workloads(
+            ports["gatehouse"], args.workloads, tokens=tokens, emails=emails
+        )
         lua_env = {
             "BENCH_HOST": HOST,
             "BENCH_FORWARDED_PROTO": "https",
@@ -712,103 +843,13 @@ def main(argv: list[str] | None = None) -> int:
             "BENCH_EMAILS": ",".join(emails),
             "BENCH_PASSWORD": PASSWORD,
         }
-        for w in args.workloads:  # one request each, so a wrong set-up fails here
-            status, raw = http_request(
-                port,
-                w.method,
-                w.path,
-                body={
-                    "": None,
-                    "json": {"title": "check"},
-                    "login": {"email": emails[0], "password": PASSWORD},
-                }[w.body],
-                headers={"Authorization": f"Bearer {tokens[0]}"} if w.bearer else None,
-            )
-            if status != w.expect:
-                raise SystemExit(
-                    f"{w.name}: expected {w.expect}, got {status} {raw[:300]!r}"
-                )
-
-        rows: dict[tuple[str, int, str], Row] = {}
-        plan = [
-            (w, c, target)
-            for w in args.workloads
-            for c in args.connections
-            for target in (("gatehouse", "floor") if w.name == "W1" else ("gatehouse",))
-        ]
-        for repetition in range(args.repetitions):
-            # Odd repetitions run the plan backwards, so drift over time evens out.
-            for w, c, target in plan if repetition % 2 == 0 else plan[::-1]:
-                target_port, pid = (
-                    (port, gatehouse.pid)
-                    if target == "gatehouse"
-                    else (floor_port, floor.pid)
-                )
-                workload = (
-                    w
-                    if target == "gatehouse"
-                    else Workload("W1", "floor", "GET", "/", 200)
-                )
-                kwargs = {
-                    "port": target_port,
-                    "workload": workload,
-                    "connections": c,
-                    "args": args,
-                    "env": lua_env,
-                    "server_pid": pid,
-                }
-                if args.warmup > 0:
-                    wrk(seconds=args.warmup, **kwargs)
-                run = wrk(seconds=args.duration, **kwargs)
-                rows.setdefault((w.name, c, target), Row(w, c, target)).runs.append(run)
-                print(
-                    f"rep {repetition + 1} {w.name:<3} c={c:<3} {target:<9} "
-                    f"{run.rps:8.0f} req/s  p95 {run.p95_ms:7.2f} ms  "
-                    f"errors {run.error_count}",
-                    flush=True,
-                )
-                gatehouse.check_alive()
-
-        open_loop = None
-        if args.open_loop_rate > 0:
-            print(
-                f"open loop: {args.open_loop_rate:g}/s from {args.open_loop_users} users"
-            )
-            config = {
-                "host": LOOPBACK,
-                "port": port,
-                "host_header": HOST,
-                "headers": {"X-Forwarded-Proto": "https"},
-                "rate": args.open_loop_rate,
-                "users": args.open_loop_users,
-                "max_connections": args.open_loop_users,
-                "duration": args.duration,
-                "warmup": args.warmup,
-                "tokens": tokens,
-                "workloads": {
-                    w.name: {
-                        "method": w.method,
-                        "path": w.path,
-                        "body": w.body,
-                        "expect": w.expect,
-                    }
-                    for w in (WORKLOADS["W2"], WORKLOADS["W3"], WORKLOADS["W4"])
-                },
-            }
-            done = subprocess.run(
-                [sys.executable, str(BENCH / "openloop.py")],
-                input=json.dumps(config),
-                capture_output=True,
-                text=True,
-                timeout=args.duration + args.warmup + 120,
-                check=True,
-            )
-            open_loop = json.loads(done.stdout)
-
-        ordered = sorted(
-            rows.values(),
-            key=lambda r: (r.workload.name, r.connections, r.target != "floor"),
+        rows = measure(
+            args, gatehouse=gatehouse, floor=floor, ports=ports, lua_env=lua_env
         )
+        scenario = None
+        if args.open_loop_rate > 0:
+            scenario = open_loop(args, port=ports["gatehouse"], tokens=tokens)
+
         lines = header(
             args,
             started=started,
@@ -816,9 +857,9 @@ def main(argv: list[str] | None = None) -> int:
             pg_version=pg_version,
             web=web,
         )
-        lines += results_table(ordered)
-        if open_loop is not None:
-            lines += ["", *open_loop_table(open_loop, args.open_loop_users)]
+        lines += results_table(rows)
+        if scenario is not None:
+            lines += ["", *open_loop_table(scenario, args.open_loop_users)]
         text = "\n".join(lines) + "\n"
         output.write_text(text)
         print("\n" + text)
