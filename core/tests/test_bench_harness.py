@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -124,3 +125,82 @@ def test_it_leaves_no_process_or_database_behind(bench_run):
             "SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{prefix}%"]
         ).fetchall()
     assert left == []
+
+
+@pytest.fixture
+def floor_server(tmp_path):
+    """bench/floor.py under gunicorn gthread, as the harness starts it."""
+    from core.tests.served_app import free_port, wait_for_port
+
+    port = free_port()
+    with (tmp_path / "floor.log").open("w") as log:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "bench.floor:app",
+                "--worker-class=gthread",
+                "--workers=1",
+                "--threads=2",
+                f"--bind=127.0.0.1:{port}",
+                "--no-control-socket",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, process=process, timeout=30)
+            yield port
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+@pytest.fixture
+def wrk_installed() -> None:
+    _needs(shutil.which("wrk") is not None, "wrk is missing (make wrk installs it)")
+
+
+def test_the_wrk_script_counts_every_response_with_another_status(
+    wrk_installed, floor_server
+):
+    done = subprocess.run(  # noqa: S603
+        [  # noqa: S607
+            "wrk",
+            "-t1",
+            "-c2",
+            "-d1s",
+            "-s",
+            str(ROOT / "bench/wrk/bench.lua"),
+            f"http://127.0.0.1:{floor_server}/",
+        ],
+        env={**os.environ, "BENCH_METHOD": "GET", "BENCH_EXPECT": "201"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    line = next(row for row in done.stdout.splitlines() if row.startswith("BENCH_JSON"))
+    data = json.loads(line.removeprefix("BENCH_JSON "))
+    assert data["requests"] > 0
+    assert data["unexpected_status"] == data["requests"]
+    assert data["last_unexpected_status"] == 200
+
+
+def test_a_run_with_errors_shows_them_and_misses_its_goal():
+    from bench.run import WORKLOADS, Row, Run, results_table
+
+    def run(requests: int, errors: dict) -> Run:
+        return Run(requests, 1.0, 1.0, 2.0, 3.0, errors, 0.5, 0.1)
+
+    rows = [
+        Row(WORKLOADS["W1"], 16, "floor", [run(1000, {})]),
+        Row(WORKLOADS["W1"], 16, "gatehouse", [run(900, {"timeout": 3, "read": 0})]),
+    ]
+
+    gatehouse = _row("\n".join(results_table(rows)), "| W1 `GET /health` | 16")
+
+    assert gatehouse[7] == "3 timeout"
+    assert gatehouse[12] == "not met: errors"
