@@ -65,51 +65,31 @@ class Workload:
 WORKLOADS = {
     w.name: w
     for w in [
-        Workload("W1", "`GET /health`", "GET", "/health", 200, False, "", 0.80, 10),
         Workload(
-            "W2",
-            "`GET /api/v1/auth/me/`",
-            "GET",
-            "/api/v1/auth/me/",
-            200,
-            True,
-            "",
-            2.5 * 0.048,
-            20,
+            name="W1", label="`GET /health`", method="GET", path="/health",
+            expect=200, min_floor_ratio=0.80, max_p95_ms=10,
         ),
         Workload(
-            "W3",
-            "`GET /api/v1/resources/?page_size=100`",
-            "GET",
-            "/api/v1/resources/?page_size=100",
-            200,
-            True,
-            "",
-            3 * 0.019,
-            60,
+            name="W2", label="`GET /api/v1/auth/me/`", method="GET",
+            path="/api/v1/auth/me/", expect=200, bearer=True,
+            min_floor_ratio=2.5 * 0.048, max_p95_ms=20,
         ),
         Workload(
-            "W4",
-            "`POST /api/v1/resources/` ~200 B",
-            "POST",
-            "/api/v1/resources/",
-            201,
-            True,
-            "json",
-            2 * 0.026,
-            40,
+            name="W3", label="`GET /api/v1/resources/?page_size=100`", method="GET",
+            path="/api/v1/resources/?page_size=100", expect=200, bearer=True,
+            min_floor_ratio=3 * 0.019, max_p95_ms=60,
         ),
         Workload(
-            "W5",
-            "`POST /api/v1/auth/login/`",
-            "POST",
-            "/api/v1/auth/login/",
-            200,
-            False,
-            "login",
+            name="W4", label="`POST /api/v1/resources/` ~200 B", method="POST",
+            path="/api/v1/resources/", expect=201, bearer=True, body="json",
+            min_floor_ratio=2 * 0.026, max_p95_ms=40,
+        ),
+        Workload(
+            name="W5", label="`POST /api/v1/auth/login/`", method="POST",
+            path="/api/v1/auth/login/", expect=200, body="login",
         ),
     ]
-}
+}  # fmt: skip
 
 
 def env_default(name: str, default: str) -> str:
@@ -694,7 +674,7 @@ def check_workloads(
             )
 
 
-FLOOR_WORKLOAD = Workload("W1", "floor", "GET", "/", 200)
+FLOOR_WORKLOAD = Workload(name="W1", label="floor", method="GET", path="/", expect=200)
 
 
 def measure(

@@ -193,7 +193,16 @@ def test_a_run_with_errors_shows_them_and_misses_its_goal():
     from bench.run import WORKLOADS, Row, Run, results_table
 
     def run(requests: int, errors: dict) -> Run:
-        return Run(requests, 1.0, 1.0, 2.0, 3.0, errors, 0.5, 0.1)
+        return Run(
+            requests=requests,
+            seconds=1.0,
+            p50_ms=1.0,
+            p95_ms=2.0,
+            p99_ms=3.0,
+            errors=errors,
+            server_cpu_s=0.5,
+            client_cpu_s=0.1,
+        )
 
     rows = [
         Row(WORKLOADS["W1"], 16, "floor", [run(1000, {})]),
