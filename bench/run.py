@@ -554,7 +554,7 @@ def header(
         f"{load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end "
         "(above ~0.5 means other work shared the cores).",
         f"- Software: Python {platform.python_version()}, Django {django.__version__}, "
-        f"gunicorn {gunicorn.__version__}, {pg_version}, {command_output(['wrk', '--version'])}.",
+        f"gunicorn {gunicorn.__version__}, {pg_version}, {command_output(['wrk', '--version']).split(' Copyright')[0]}.",
         f"- wrk: {args.threads} thread, {phases}, {args.repetitions} repetition(s) with "
         f"the targets interleaved in each; per-request timeout {args.timeout}; loopback.",
         f"- Gatehouse: the Procfile's `web: {web}` with IS_PRODUCTION=true "
