@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+):
 #   make run    virtualenv, install, migrate SQLite, demo data, runserver on $(PORT)
 #   make test   virtualenv, install, the whole test suite
+#   make bench  the speed benchmark on PostgreSQL (README "Performance")
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-browser chromium lint format migrate check-migrations
+.PHONY: run test test-browser chromium wrk bench lint format migrate check-migrations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,16 @@ chromium:
 
 test-browser: $(STAMP) chromium
 	$(BIN)/python -m pytest core/tests/browser $(PYTEST_ARGS)
+
+# The benchmark drives the server with Debian's wrk (installed here when missing);
+# settings come from BENCH_* variables (bench/run.py --help), BENCH_QUICK=1 is short.
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	@wrk --version 2>&1 | head -n1 || true
+
+bench: $(STAMP) wrk
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
