@@ -136,7 +136,7 @@ class HealthProbeMiddleware:
         self.security = SecurityMiddleware(get_response)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info != "/health" or request.method not in ("GET", "HEAD"):
+        if request.path_info != "/health" or request.method != "GET":
             return self.get_response(request)
         request.get_host()  # DisallowedHost: a 400, as for any other path
         request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
