@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
+from core.health import readiness_forget
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -32,8 +33,10 @@ def _isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     cache.clear()
+    readiness_forget()
     yield
     cache.clear()
+    readiness_forget()
 
 
 @pytest.fixture

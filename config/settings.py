@@ -27,6 +27,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
 
 VERSION = env_str("GATEHOUSE_VERSION", "0.1.0")
+# /health answers from a readiness result at most this old (seconds, per process).
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", default=5)
 IS_PRODUCTION = env_bool("IS_PRODUCTION", default=False)
 # Off unless asked for: `make run` asks for it, on loopback only. Its technical
 # pages show settings and the environment, so nothing public may ever see one.
@@ -92,6 +94,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # GET /health from the cached readiness, before anything costlier (core/health.py).
+    "core.health.HealthProbeMiddleware",
     # Observability: django-prometheus's pair wraps everything (Before first, After
     # last); the request id is bound before anything else can log.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
@@ -179,7 +183,7 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.OwaspArgon2PasswordHasher",  # Argon2id, OWASP's cost
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

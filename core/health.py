@@ -1,15 +1,31 @@
-"""Readiness probes for /health: each returns None when fine, or a short reason."""
+"""Readiness for /health: probes, a result cached for a few seconds, a fast path.
+
+Each probe returns None when fine, or a short reason. Load balancers probe every
+few seconds from every instance; the answer is computed at most once per
+HEALTH_CACHE_SECONDS in each process, and `/health` is answered before the rest
+of the middleware.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.middleware.security import SecurityMiddleware
 
 from config.storage import CLOUDINARY, GCS
 from core.redis_cache import cache_reachable
+from core.request_id import HEADER as REQUEST_ID_HEADER
+from core.request_id import bind_request_id, request_id_from_header, unbind_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +66,88 @@ def _probe_storage() -> None:
 
 def cache_problem() -> str | None:
     return None if cache_reachable() else "unavailable"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    status: int
+    body: dict[str, str]
+    encoded: bytes
+    expires_at: float
+
+
+_readiness: Readiness | None = None
+_refreshing = threading.Lock()
+
+
+def readiness() -> Readiness:
+    """The latest readiness, refreshed by one thread at a time once it is stale."""
+    current = _readiness
+    if current is not None and time.monotonic() < current.expires_at:
+        return current
+    with _refreshing:
+        # Probes that queued behind a refresh take its result instead of another.
+        current = _readiness
+        if current is None or time.monotonic() >= current.expires_at:
+            current = _refresh()
+        return current
+
+
+def readiness_forget() -> None:
+    global _readiness
+    _readiness = None
+
+
+def _refresh() -> Readiness:
+    global _readiness
+    database = database_problem()
+    storage = storage_problem()
+    cache = cache_problem()
+    # Sign-in survives a cache outage (per-process throttles): degraded, not down.
+    if database or storage:
+        overall, status = "error", HTTPStatus.SERVICE_UNAVAILABLE
+    else:
+        overall, status = ("degraded" if cache else "ok"), HTTPStatus.OK
+    body = {
+        "status": overall,
+        "database": database or "ok",
+        "storage": storage or "ok",
+        "cache": cache or "ok",
+        "version": settings.VERSION,
+    }
+    _readiness = Readiness(
+        status=status,
+        body=body,
+        encoded=json.dumps(body, separators=(",", ":")).encode(),
+        expires_at=time.monotonic() + settings.HEALTH_CACHE_SECONDS,
+    )
+    return _readiness
+
+
+class HealthProbeMiddleware:
+    """Answers GET /health ahead of the other middleware, from the cached readiness.
+
+    It keeps what a probe's answer needs from the full stack: the Host check, the
+    request id and the security headers. /api/v1/health/ takes the full stack.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.security = SecurityMiddleware(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info != "/health" or request.method != "GET":
+            return self.get_response(request)
+        request.get_host()  # DisallowedHost: a 400, as for any other path
+        request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
+        token = bind_request_id(request_id)
+        try:
+            current = readiness()
+        finally:
+            unbind_request_id(token)
+        response = HttpResponse(
+            current.encoded, status=current.status, content_type="application/json"
+        )
+        response[REQUEST_ID_HEADER] = request_id
+        response["X-Frame-Options"] = settings.X_FRAME_OPTIONS
+        return self.security.process_response(request, response)

@@ -26,6 +26,8 @@ def resource_create(
             owner=owner, title=title, description=description, data=data or {}
         )
         record_activity(action=Action.RESOURCE_CREATED, actor=owner, target=resource)
+    # A new resource has no files: answering it needs no query for them.
+    resource._prefetched_objects_cache = {"files": ResourceFile.objects.none()}
     return resource
 
 

@@ -77,7 +77,9 @@ def test_metrics_are_closed_in_production_without_a_token(client, settings):
 
 
 def test_prometheus_middleware_wraps_all_others(settings):
-    assert settings.MIDDLEWARE[0].endswith("PrometheusBeforeMiddleware")
+    # Only the load balancer's GET /health is answered ahead of it (core/health.py).
+    assert settings.MIDDLEWARE[0] == "core.health.HealthProbeMiddleware"
+    assert settings.MIDDLEWARE[1].endswith("PrometheusBeforeMiddleware")
     assert settings.MIDDLEWARE[-1].endswith("PrometheusAfterMiddleware")
 
 
