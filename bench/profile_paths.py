@@ -36,49 +36,26 @@ PATHS = {
 
 
 def seed() -> None:
-    from allauth.account.models import EmailAddress
     from django.db import connection, transaction
 
     from accounts.models import User
+    from bench.seed import seed as seed_in_bulk
     from resources.models import Resource, ResourceFile
 
     with transaction.atomic():
         ResourceFile.objects.all().delete()
         Resource.objects.all().delete()
-        User.objects.filter(email__endswith="@profile.example").delete()
-        for u in range(USERS):
-            user = User.objects.create_user(
-                email=f"user{u}@profile.example",
-                password=PASSWORD,
-                status=User.Status.APPROVED,
-                full_name=f"Profile User {u}",
-            )
-            EmailAddress.objects.create(
-                user=user, email=user.email, primary=True, verified=True
-            )
-            resources = Resource.objects.bulk_create(
-                Resource(
-                    owner=user,
-                    title=f"Resource {i}",
-                    description="A resource to list.",
-                    data={"index": i, "tags": ["a", "b"]},
-                )
-                for i in range(RESOURCES_PER_USER)
-            )
-            ResourceFile.objects.bulk_create(
-                ResourceFile(
-                    resource=r,
-                    file=f"resources/{r.pk}/notes.txt",
-                    name="notes.txt",
-                    content_type="text/plain",
-                    size=12,
-                    checksum="0" * 64,
-                )
-                for r in resources
-            )
+        User.objects.filter(email__in=[_email(n) for n in range(USERS)]).delete()
+        seed_in_bulk(
+            users=USERS, per_user=RESOURCES_PER_USER, password=PASSWORD, file_every=1
+        )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # plans as on a table autovacuum has seen
+
+
+def _email(n: int) -> str:
+    return f"bench{n}@example.com"  # as bench/seed.py names its users
 
 
 def bearer_client():
@@ -87,7 +64,7 @@ def bearer_client():
     client = Client()
     response = client.post(
         "/api/v1/auth/login/",
-        {"email": "user0@profile.example", "password": PASSWORD},
+        {"email": _email(0), "password": PASSWORD},
         content_type="application/json",
     )
     assert response.status_code == 200, response.content

@@ -32,7 +32,9 @@ from resources.models import Resource, ResourceFile  # noqa: E402
 FILE_EVERY = 5
 
 
-def seed(*, users: int, per_user: int, password: str) -> list[str]:
+def seed(
+    *, users: int, per_user: int, password: str, file_every: int = FILE_EVERY
+) -> list[str]:
     hashed = make_password(password)  # one Argon2 hash shared by every user
     now = timezone.now()
     with transaction.atomic():
@@ -73,7 +75,7 @@ def seed(*, users: int, per_user: int, password: str) -> list[str]:
                     size=1024,
                     checksum="0" * 64,
                 )
-                for resource in resources[::FILE_EVERY]
+                for resource in resources[::file_every]
             ),
             batch_size=2000,
         )
