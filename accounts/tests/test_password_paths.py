@@ -45,6 +45,17 @@ def _password_entries(user: User) -> list[ActivityLog]:
     )
 
 
+def _assert_new_password_ended_sessions(
+    api_client, user: User, refresh: str, *, action: str, actor: User, via: str
+) -> None:
+    """The password is NEW, the refresh token issued before is refused, one entry."""
+    user.refresh_from_db()
+    assert user.check_password(NEW)
+    assert _refused(api_client, refresh)
+    [entry] = _password_entries(user)
+    assert (entry.action, entry.actor, entry.metadata) == (action, actor, {"via": via})
+
+
 # --- allauth's own pages -----------------------------------------------------------
 
 
@@ -67,14 +78,13 @@ def test_the_emailed_reset_link_page_ends_every_session(
     )
 
     assert response.status_code == HTTPStatus.FOUND
-    approved_user.refresh_from_db()
-    assert approved_user.check_password(NEW)
-    assert _refused(api_client, tokens["refresh"])
-    [entry] = _password_entries(approved_user)
-    assert (entry.action, entry.actor, entry.metadata) == (
-        Action.PASSWORD_RESET,
+    _assert_new_password_ended_sessions(
+        api_client,
         approved_user,
-        {"via": "web"},
+        tokens["refresh"],
+        action=Action.PASSWORD_RESET,
+        actor=approved_user,
+        via="web",
     )
 
 
@@ -91,14 +101,13 @@ def test_the_password_change_page_ends_every_session(
     )
 
     assert response.status_code == HTTPStatus.FOUND
-    approved_user.refresh_from_db()
-    assert approved_user.check_password(NEW)
-    assert _refused(api_client, tokens["refresh"])
-    [entry] = _password_entries(approved_user)
-    assert (entry.action, entry.actor, entry.metadata) == (
-        Action.PASSWORD_CHANGED,
+    _assert_new_password_ended_sessions(
+        api_client,
         approved_user,
-        {"via": "web"},
+        tokens["refresh"],
+        action=Action.PASSWORD_CHANGED,
+        actor=approved_user,
+        via="web",
     )
 
 
@@ -116,14 +125,13 @@ def test_the_admins_password_form_ends_the_users_sessions(
     response = client.post(url, {"new_password1": NEW, "new_password2": NEW})
 
     assert response.status_code == HTTPStatus.FOUND
-    approved_user.refresh_from_db()
-    assert approved_user.check_password(NEW)
-    assert _refused(api_client, tokens["refresh"])
-    [entry] = _password_entries(approved_user)
-    assert (entry.action, entry.actor, entry.metadata) == (
-        Action.PASSWORD_CHANGED,
-        admin_user,
-        {"via": "admin"},
+    _assert_new_password_ended_sessions(
+        api_client,
+        approved_user,
+        tokens["refresh"],
+        action=Action.PASSWORD_CHANGED,
+        actor=admin_user,
+        via="admin",
     )
 
 
