@@ -55,11 +55,16 @@ NO_CONTENT = OpenApiResponse(description="No content")
 ACCEPTED_DETAIL = "If the address can receive mail, a message is on its way."
 
 
-class PublicAuthView(APIView):
-    """Sign-in endpoints: no bearer token needed, throttled per IP and per account."""
+class AnonymousView(APIView):
+    """An endpoint for callers without a bearer token (any sent is not read)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+
+class PublicAuthView(AnonymousView):
+    """Sign-in endpoints: no bearer token needed, throttled per IP and per account."""
+
     throttle_classes = [SignInIPThrottle, SignInAccountThrottle]
 
     def check_throttles(self, request: Request) -> None:
@@ -150,10 +155,7 @@ def _signed_in(user: User, request: Request, *, method: str) -> Response:
     return Response({**tokens, "user": s.user_to_json(user)})
 
 
-class RefreshView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class RefreshView(AnonymousView):
     @extend_schema(
         request=s.RefreshSerializer,
         responses={
@@ -173,10 +175,7 @@ class RefreshView(APIView):
         )
 
 
-class LogoutView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class LogoutView(AnonymousView):
     @extend_schema(
         request=s.RefreshSerializer,
         responses={
@@ -339,10 +338,7 @@ class PasswordResetView(PublicAuthView):
         return Response({"detail": ACCEPTED_DETAIL}, status=HTTPStatus.ACCEPTED)
 
 
-class PasswordResetConfirmView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class PasswordResetConfirmView(AnonymousView):
     @extend_schema(
         request=s.PasswordResetConfirmSerializer,
         responses={
@@ -366,10 +362,7 @@ class PasswordResetConfirmView(APIView):
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
-class InvitationAcceptView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class InvitationAcceptView(AnonymousView):
     @extend_schema(
         request=s.InvitationAcceptSerializer,
         responses={
@@ -420,9 +413,7 @@ class InvitationAcceptPage(View):
         return render(request, self.template_name, context, status=status)
 
 
-class EmailConfirmView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class EmailConfirmView(AnonymousView):
     throttle_classes = [SignInIPThrottle]
 
     @extend_schema(
