@@ -24,6 +24,9 @@ max_requests = env_int("GUNICORN_MAX_REQUESTS", default=20000)
 max_requests_jitter = max_requests // 10
 accesslog = "-"
 errorlog = "-"
+# No access line for a GET /health answered 200 (config/access_log.py).
+if not env_bool("LOG_HEALTH_PROBES", default=False):
+    logger_class = "config.access_log.ProbeQuietLogger"
 
 # Access and error logs as JSON lines in production (IS_PRODUCTION=true or
 # LOG_FORMAT=json), each with the request id that X-Request-ID answers.

@@ -36,7 +36,7 @@ PATHS = {
 
 
 def seed() -> None:
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from accounts.models import User
     from bench.seed import seed as seed_in_bulk
@@ -49,9 +49,6 @@ def seed() -> None:
         seed_in_bulk(
             users=USERS, per_user=RESOURCES_PER_USER, password=PASSWORD, file_every=1
         )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")  # plans as on a table autovacuum has seen
 
 
 def _email(n: int) -> str:

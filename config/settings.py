@@ -6,9 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import dj_database_url
 from dotenv import load_dotenv
 
+from config.database import database_from_url
 from config.env import env_bool, env_int, env_list, env_str, env_url_prefix
 from config.observability import (
     log_format_from_env,
@@ -141,7 +141,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_from_url(
         DATABASE_URL,
         conn_max_age=env_int("DB_CONN_MAX_AGE", default=600),
         conn_health_checks=True,

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from config.database import database_from_url
 from core.migrations_service import migrate_quietly, migration_lock
 
 SOURCE, TARGET = "source", "target"
@@ -95,7 +95,7 @@ def databases_registered(**urls: str) -> Iterator[None]:
         if alias in connections.settings:
             raise DatabaseCopyError(f"A database alias {alias!r} already exists.")
         try:
-            config = dj_database_url.parse(url)
+            config = database_from_url(url)
         except ValueError as error:  # the message names the scheme, not a password
             raise DatabaseCopyError(f"The {alias} URL is not usable: {error}") from None
         # Fills in the defaults Django gives DATABASES entries at start-up.

@@ -2,8 +2,10 @@
 
 Each probe returns None when fine, or a short reason. Load balancers probe every
 few seconds from every instance; the answer is computed at most once per
-HEALTH_CACHE_SECONDS in each process, and `/health` is answered before the rest
-of the middleware.
+HEALTH_CACHE_SECONDS in each process. Under a WSGI server `/health` is answered
+by HealthProbeApp (config/wsgi.py) before Django's handler, its signals and its
+middleware; HealthProbeMiddleware gives the same answer in-process (the test
+client, which skips wsgi.py).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.security import SecurityMiddleware
 
@@ -80,8 +84,9 @@ _readiness: Readiness | None = None
 _refreshing = threading.Lock()
 
 
-def readiness() -> Readiness:
-    """The latest readiness, refreshed by one thread at a time once it is stale."""
+def readiness(*, upkeep: Callable[[], None] | None = None) -> Readiness:
+    """The latest readiness, refreshed by one thread at a time once it is stale;
+    `upkeep` runs before and after a refresh, as around a request."""
     current = _readiness
     if current is not None and time.monotonic() < current.expires_at:
         return current
@@ -89,7 +94,14 @@ def readiness() -> Readiness:
         # Probes that queued behind a refresh take its result instead of another.
         current = _readiness
         if current is None or time.monotonic() >= current.expires_at:
-            current = _refresh()
+            if upkeep is None:
+                current = _refresh()
+            else:
+                upkeep()
+                try:
+                    current = _refresh()
+                finally:
+                    upkeep()
         return current
 
 
@@ -124,30 +136,78 @@ def _refresh() -> Readiness:
     return _readiness
 
 
+PROBE_PATH = "/health"
+
+
+def probe_response(
+    request: HttpRequest,
+    security: SecurityMiddleware,
+    *,
+    upkeep: Callable[[], None] | None = None,
+) -> HttpResponse:
+    """GET /health: the cached readiness, with what any answer carries: the Host
+    check (DisallowedHost, a 400), the request id and the security headers."""
+    request.get_host()
+    request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
+    token = bind_request_id(request_id)
+    try:
+        current = readiness(upkeep=upkeep)
+    finally:
+        unbind_request_id(token)
+    response = HttpResponse(
+        current.encoded, status=current.status, content_type="application/json"
+    )
+    response[REQUEST_ID_HEADER] = request_id
+    response["X-Frame-Options"] = settings.X_FRAME_OPTIONS
+    return security.process_response(request, response)
+
+
+def _security_headers() -> SecurityMiddleware:
+    # Reads its settings once, as it does in the middleware stack.
+    return SecurityMiddleware(lambda request: None)
+
+
 class HealthProbeMiddleware:
     """Answers GET /health ahead of the other middleware, from the cached readiness.
 
-    It keeps what a probe's answer needs from the full stack: the Host check, the
-    request id and the security headers. /api/v1/health/ takes the full stack.
+    /api/v1/health/ takes the full stack.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.security = SecurityMiddleware(get_response)
+        self.security = _security_headers()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info != "/health" or request.method != "GET":
+        if request.path_info != PROBE_PATH or request.method != "GET":
             return self.get_response(request)
-        request.get_host()  # DisallowedHost: a 400, as for any other path
-        request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
-        token = bind_request_id(request_id)
+        return probe_response(request, self.security)
+
+
+class HealthProbeApp:
+    """WSGI: GET /health answered by probe_response() before Django's handler.
+
+    A probe skips what it has no use for: every middleware, and the signals
+    request_started and request_finished, whose connection upkeep (closing a
+    connection past its age, or broken) it runs around a refresh, the one time
+    it queries. A Host that is not allowed goes on to Django, for its 400.
+    """
+
+    def __init__(self, application: Callable) -> None:
+        self.application = application
+        self.security = _security_headers()
+
+    def __call__(self, environ: dict, start_response: Callable):
+        if environ.get("PATH_INFO") != PROBE_PATH or environ["REQUEST_METHOD"] != "GET":
+            return self.application(environ, start_response)
         try:
-            current = readiness()
-        finally:
-            unbind_request_id(token)
-        response = HttpResponse(
-            current.encoded, status=current.status, content_type="application/json"
+            response = probe_response(
+                WSGIRequest(environ),
+                self.security,
+                upkeep=close_old_connections,
+            )
+        except DisallowedHost:
+            return self.application(environ, start_response)
+        start_response(
+            f"{response.status_code} {response.reason_phrase}", list(response.items())
         )
-        response[REQUEST_ID_HEADER] = request_id
-        response["X-Frame-Options"] = settings.X_FRAME_OPTIONS
-        return self.security.process_response(request, response)
+        return [response.content]

@@ -6,7 +6,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from resources.models import Resource, ResourceFile
 
@@ -60,7 +62,24 @@ def resource_files_by_resource(
 ) -> dict[uuid.UUID, list[dict]]:
     """The files of these resources as dicts, in their default order, in one query."""
     files: dict[uuid.UUID, list[dict]] = defaultdict(list)
-    rows = ResourceFile.objects.filter(resource_id__in=list(resource_ids))
+    rows = ResourceFile.objects.filter(_resource_id_in(list(resource_ids)))
     for row in rows.values(*FILE_COLUMNS):
         files[row["resource_id"]].append(row)
     return files
+
+
+def _resource_id_in(ids: list[uuid.UUID]) -> Q | RawSQL:
+    """`resource_id IN ids` with the ids as one parameter: bound one by one, a page
+    of 100 cost a millisecond of quoting, more than the query itself."""
+    # Only names come from code here; the ids are one bound parameter.
+    quote = connection.ops.quote_name
+    column = f"{quote(ResourceFile._meta.db_table)}.{quote('resource_id')}"
+    if connection.vendor == "postgresql":
+        joined = ",".join(str(value) for value in ids)
+        sql = f"{column} = ANY(string_to_array(%s, ',')::uuid[])"  # noqa: S608
+    elif connection.vendor == "sqlite":  # UUIDs are stored as 32 hex digits
+        joined = "[" + ",".join(f'"{value.hex}"' for value in ids) + "]"
+        sql = f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
+    else:
+        return Q(resource_id__in=ids)
+    return RawSQL(sql, [joined], output_field=BooleanField())  # noqa: S611

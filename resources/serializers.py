@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from django.urls import reverse
 from django.utils import timezone
@@ -82,17 +83,20 @@ def resource_rows_json(
     rows: list[dict], files_by_resource: dict, *, request
 ) -> list[dict]:
     """ResourceSerializer's JSON, held equal by tests/test_list_json.py, for rows
-    from resources.selectors.resource_rows, without DRF's 0.2 ms per resource."""
-    moment = serializers.DateTimeField(
-        default_timezone=timezone.get_current_timezone()
-    ).to_representation
+    from resources.selectors.resource_rows, without DRF's 0.2 ms per resource.
+
+    UUIDs stay UUIDs and, in UTC, datetimes stay datetimes: the renderer writes
+    them as DRF's fields would, at a tenth of the cost.
+    """
+    moment = _moment_json()
     file_url = ResourceFile._meta.get_field("file").storage.url
+    absolute = _absolute_url_builder(request)
 
     def file_json(row: dict) -> dict:
         return {
-            "id": str(row["id"]),
+            "id": row["id"],
             "name": row["name"],
-            "url": _absolute(request, file_url(row["file"])),
+            "url": absolute(file_url(row["file"])),
             "content_type": row["content_type"],
             "size": row["size"],
             "created_at": moment(row["created_at"]),
@@ -100,9 +104,9 @@ def resource_rows_json(
 
     return [
         {
-            "id": str(row["id"]),
+            "id": row["id"],
             "owner": {
-                "id": str(row["owner_id"]),
+                "id": row["owner_id"],
                 "email": row["owner__email"],
                 "full_name": row["owner__full_name"],
             },
@@ -119,6 +123,46 @@ def resource_rows_json(
         }
         for row in rows
     ]
+
+
+def _moment_json():
+    """DRF's DateTimeField output, or the datetime itself where that is the same:
+    the database's datetimes are UTC, and UTC is what DRF would render."""
+    if timezone.get_current_timezone_name() == "UTC":
+        return _unchanged
+    return serializers.DateTimeField(
+        default_timezone=timezone.get_current_timezone()
+    ).to_representation
+
+
+def _unchanged(value):
+    return value
+
+
+# Characters Django's iri_to_uri() leaves as they are.
+_URI_UNCHANGED = re.compile(r"[A-Za-z0-9/#%\[\]=:;$&()+,!?*@'~._-]*")
+
+
+def _absolute_url_builder(request):
+    """request.build_absolute_uri for many URLs at once: a plain path from the
+    site root gets the request's scheme and host; anything else goes to Django."""
+    if request is None:
+        return _unchanged
+    scheme_host = request.build_absolute_uri("/")[:-1]
+
+    def absolute(url: str) -> str:
+        # build_absolute_uri's own shortcut, without its urlsplit and quoting.
+        if (
+            url.startswith("/")
+            and not url.startswith("//")
+            and "/./" not in url
+            and "/../" not in url
+            and _URI_UNCHANGED.fullmatch(url)
+        ):
+            return scheme_host + url
+        return request.build_absolute_uri(url)
+
+    return absolute
 
 
 class PublicResourceSerializer(serializers.ModelSerializer):

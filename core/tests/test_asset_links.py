@@ -105,3 +105,26 @@ def test_a_link_carries_its_expiry_and_signature_as_a_plain_query(stored):
     signature = asset_signature(stored, expires=2000000000)
     query = urlencode({"expires": 2000000000, "signature": signature})
     assert url == f"/assets/{stored}?{query}"
+
+
+@pytest.mark.parametrize("name", ["a.txt", "dir/ünï code.png", "x\ny"])
+def test_a_signature_is_djangos_signer_signature_under_the_current_key(name, settings):
+    from core.local_storage import _SALT, _signed_value, asset_signature
+
+    for key in ("first-key-for-this-test-0123456789", "second-key-for-this-test-98"):
+        settings.SECRET_KEY = key
+        assert asset_signature(name, expires=1234) == signing.Signer(
+            salt=_SALT
+        ).signature(_signed_value(name, 1234))
+
+
+@pytest.mark.parametrize(
+    "name", ["a/b c.txt", "a/é#?.txt", "a:b/c", "./a", "a/../b", ".hidden/x"]
+)
+def test_a_link_is_the_unsigned_storage_url_plus_its_query(name):
+    from django.core.files.storage import FileSystemStorage
+
+    url = default_storage.url(name, expires=2000000000)
+
+    unsigned = FileSystemStorage(base_url=default_storage.base_url).url(name)
+    assert url.startswith(f"{unsigned}?expires=2000000000&signature=")

@@ -19,6 +19,7 @@ PAYLOADS = {
     "utc datetime": {"at": AWARE},
     "whole-second datetime": {"at": AWARE.replace(microsecond=0)},
     "offset datetime": {"at": AWARE.astimezone(ZoneInfo("Asia/Kolkata"))},
+    "zero-offset zone datetime": {"at": AWARE.astimezone(ZoneInfo("Europe/London"))},
     "naive datetime, date and time": [
         AWARE.replace(tzinfo=None),
         AWARE.date(),

@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with two hot-path costs taken out (see base.py)."""
