@@ -4,6 +4,7 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -262,3 +263,23 @@ def test_password_change_needs_authentication(api_client):
     response = api_client.post("/api/v1/auth/password/change/", {})
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("verified", [True, False])
+def test_the_session_user_is_the_user_the_orm_loads(user_factory, verified):
+    from accounts.selectors import user_for_live_session
+
+    user = user_factory(email_verified=verified, full_name="Zoë")
+    services.session_start(user=user, request=RequestFactory().get("/"))
+    session = AuthSession.objects.get(user=user)
+
+    loaded = user_for_live_session(user_id=user.pk, session_id=session.pk)
+
+    expected = User.objects.get(pk=user.pk)
+    for field in User._meta.concrete_fields:
+        value = getattr(loaded, field.attname)
+        assert value == getattr(expected, field.attname), field.name
+        assert type(value) is type(getattr(expected, field.attname)), field.name
+    assert loaded.email_verified is verified
+    assert loaded._state.adding is False
