@@ -16,12 +16,8 @@ from config.observability import (
     sentry_init,
     traces_sample_rate_from_env,
 )
-from config.storage import (
-    FILESYSTEM,
-    default_storage_config,
-    file_url_expire_seconds,
-    storage_prefix,
-)
+from core.storage import LOCAL, default_storage_config
+from core.storage.options import file_url_expire_seconds, storage_prefix
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -345,7 +341,7 @@ STORAGES = {
 # admin keeps its CSS with DEBUG off and without collectstatic.
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 
-USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != FILESYSTEM
+USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != LOCAL.path
 # Every stored key starts with this folder, so deployments can share a bucket.
 STORAGE_PREFIX = storage_prefix(base_url=BASE_URL)
 FILE_URL_EXPIRE_SECONDS = file_url_expire_seconds()

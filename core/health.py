@@ -26,10 +26,10 @@ from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.security import SecurityMiddleware
 
-from config.storage import CLOUDINARY, GCS
 from core.redis_cache import cache_reachable
 from core.request_id import HEADER as REQUEST_ID_HEADER
 from core.request_id import bind_request_id, request_id_from_header, unbind_request_id
+from core.storage import LOCAL, backend_named
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +58,8 @@ def storage_problem() -> str | None:
 
 def _probe_storage() -> None:
     """Touches the backend once without writing; raises when it does not answer."""
-    backend = settings.STORAGES["default"]["BACKEND"]
-    if backend == CLOUDINARY:
-        default_storage.ping()  # listing would page through every asset, rate-limited
-    elif backend == GCS:
-        # The client's default retry keeps a refused connection going for 2 minutes.
-        list(default_storage.bucket.list_blobs(max_results=1, retry=None, timeout=5))
-    else:
-        default_storage.listdir("")  # disk or S3: one listing of the root
+    backend = backend_named(settings.STORAGES["default"]["BACKEND"]) or LOCAL
+    backend.probe(default_storage)
 
 
 def cache_problem() -> str | None:

@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from core import health
-from core.local_storage import asset_link_valid
 from core.migrations_service import migrations_apply, migrations_status
 from core.models import ActivityLog
 from core.schema import NOT_AUTHENTICATED, PERMISSION_DENIED
@@ -30,6 +29,8 @@ from core.serializers import (
     StatsSerializer,
 )
 from core.stats import admin_stats
+from core.storage import backend_named
+from core.storage.local import asset_link_valid
 from core.uploads import EXTENSIONS as UPLOAD_EXTENSIONS
 
 HealthSerializer = inline_serializer(
@@ -138,14 +139,6 @@ class StatsView(APIView):
         return Response(admin_stats())
 
 
-STORAGE_NAMES = {
-    "core.local_storage.SignedFileSystemStorage": "local disk",
-    "storages.backends.s3.S3Storage": "S3 (or S3-compatible)",
-    "storages.backends.gcloud.GoogleCloudStorage": "Google Cloud Storage",
-    "core.cloudinary_storage.CloudinaryStorage": "Cloudinary",
-}
-
-
 class StartPageView(TemplateView):
     """What is running and where to go next, for developers trying the backend."""
 
@@ -158,7 +151,9 @@ class StartPageView(TemplateView):
             **super().get_context_data(**kwargs),
             "version": settings.VERSION,
             "database": connection.display_name,
-            "storage": STORAGE_NAMES.get(backend, backend.rsplit(".", 1)[-1]),
+            "storage": named.label
+            if (named := backend_named(backend))
+            else backend.rsplit(".", 1)[-1],
             "signup_mode": settings.SIGNUP_MODE,
             "google_client_id": client_ids[0] if client_ids else "",
         }

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.core.files.storage import Storage, default_storage
 
-from config.storage import default_storage_config
+from core.storage import default_storage_config
 from core.tests.fake_cloudinary import FakeCloudinary, FakeCloudinaryServer
 from core.tests.served_app import free_port
 

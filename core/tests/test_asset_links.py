@@ -98,7 +98,7 @@ def test_links_signed_before_a_key_rotation_still_work(stored, settings):
 
 
 def test_a_link_carries_its_expiry_and_signature_as_a_plain_query(stored):
-    from core.local_storage import asset_signature
+    from core.storage.local import asset_signature
 
     url = default_storage.url(stored, expires=2000000000)
 
@@ -109,7 +109,7 @@ def test_a_link_carries_its_expiry_and_signature_as_a_plain_query(stored):
 
 @pytest.mark.parametrize("name", ["a.txt", "dir/ünï code.png", "x\ny"])
 def test_a_signature_is_djangos_signer_signature_under_the_current_key(name, settings):
-    from core.local_storage import _SALT, _signed_value, asset_signature
+    from core.storage.local import _SALT, _signed_value, asset_signature
 
     for key in ("first-key-for-this-test-0123456789", "second-key-for-this-test-98"):
         settings.SECRET_KEY = key

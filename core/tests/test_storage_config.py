@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from config.storage import CLOUDINARY, FILESYSTEM, GCS, S3, default_storage_config
+from core.storage import CLOUDINARY, GCS, LOCAL, S3, default_storage_config
 
 pytest_plugins = ["core.tests.storage_servers"]
 
@@ -22,7 +22,7 @@ def given_env(monkeypatch, **values: str) -> None:
 def test_local_disk_is_the_default(clean_storage_env):
     config = default_storage_config()
 
-    assert config == {"BACKEND": FILESYSTEM}
+    assert config == {"BACKEND": LOCAL.path}
 
 
 def test_local_disk_when_cloud_storage_is_off_even_with_a_provider(clean_storage_env):
@@ -30,7 +30,7 @@ def test_local_disk_when_cloud_storage_is_off_even_with_a_provider(clean_storage
 
     config = default_storage_config()
 
-    assert config["BACKEND"] == FILESYSTEM
+    assert config["BACKEND"] == LOCAL.path
 
 
 def test_s3_reads_bucket_keys_endpoint_and_region(clean_storage_env):
@@ -48,7 +48,7 @@ def test_s3_reads_bucket_keys_endpoint_and_region(clean_storage_env):
     config = default_storage_config()
 
     assert config == {
-        "BACKEND": S3,
+        "BACKEND": S3.path,
         "OPTIONS": {
             "bucket_name": "files",
             "access_key": "key",
@@ -135,7 +135,7 @@ def test_gcs_reads_bucket_key_file_and_custom_domain(clean_storage_env, gcs_key)
         "gatehouse@gatehouse-test.iam.gserviceaccount.com"
     )
     assert config == {
-        "BACKEND": GCS,
+        "BACKEND": GCS.path,
         "OPTIONS": {
             "bucket_name": "files",
             "custom_endpoint": "https://files.example.com",
@@ -176,7 +176,7 @@ def test_cloudinary_reads_cloudinary_url(clean_storage_env):
     config = default_storage_config()
 
     assert config == {
-        "BACKEND": CLOUDINARY,
+        "BACKEND": CLOUDINARY.path,
         "OPTIONS": {
             "cloud_name": "my-cloud",
             "api_key": "1234",

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
-from config.storage import storage_prefix
+from core.storage.options import storage_prefix
 from resources.models import ResourceFile
 from resources.tests.files import png_bytes, upload
 

@@ -12,7 +12,7 @@ from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from core.local_storage import asset_link_valid
+from core.storage.local import asset_link_valid
 from resources import services
 from resources.models import Resource, ResourceFile
 from resources.serializers import ResourceSerializer

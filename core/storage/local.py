@@ -52,7 +52,7 @@ def asset_link_valid(name: str, *, expires: str, signature: str) -> bool:
     return True
 
 
-@deconstructible(path="core.local_storage.SignedFileSystemStorage")
+@deconstructible(path="core.storage.local.SignedFileSystemStorage")
 class SignedFileSystemStorage(FileSystemStorage):
     def url(self, name: str | None, *, expires: int | None = None) -> str:
         if expires is None:

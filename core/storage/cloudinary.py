@@ -50,7 +50,7 @@ def _name_of(resource: dict[str, Any]) -> str:
     return resource["public_id"]
 
 
-@deconstructible(path="core.cloudinary_storage.CloudinaryStorage")
+@deconstructible(path="core.storage.cloudinary.CloudinaryStorage")
 class CloudinaryStorage(Storage):
     def __init__(
         self,

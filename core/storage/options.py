@@ -1,4 +1,7 @@
-"""Where uploaded files live: Django's STORAGES["default"], chosen from the environment."""
+"""Each backend's OPTIONS from the environment, and the settings every backend shares.
+
+Read while config/settings.py is imported: nothing here may need Django set up.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from config.env import env_bool, env_int, env_str
 
-FILESYSTEM = "core.local_storage.SignedFileSystemStorage"
-S3 = "storages.backends.s3.S3Storage"
-GCS = "storages.backends.gcloud.GoogleCloudStorage"
-CLOUDINARY = "core.cloudinary_storage.CloudinaryStorage"
-
 _CLOUDINARY_URL_OPTIONS = {"upload_prefix", "secure_distribution", "private_cdn"}
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
@@ -24,7 +22,7 @@ def file_url_expire_seconds() -> int:
     seconds = env_int("FILE_URL_EXPIRE_SECONDS", default=900)
     # S3 and GCS refuse to presign for longer than 7 days.
     if not 1 <= seconds <= 7 * 24 * 3600:
-        _refuse("FILE_URL_EXPIRE_SECONDS must be between 1 and 604800")
+        refuse("FILE_URL_EXPIRE_SECONDS must be between 1 and 604800")
     return seconds
 
 
@@ -35,34 +33,14 @@ def storage_prefix(*, base_url: str) -> str:
         raw = re.sub(r"[^a-z0-9]+", "-", (urlsplit(base_url).hostname or "")).strip("-")
     prefix = raw.strip("/").lower()
     if not _PREFIX.fullmatch(prefix):
-        _refuse(
+        refuse(
             "STORAGE_PREFIX must be one folder name of letters, digits, '.', '_' "
             f"or '-', not {raw!r}"
         )
     return prefix
 
 
-def default_storage_config() -> dict:
-    """Local disk under MEDIA_ROOT unless USE_CLOUD_STORAGE picks a provider."""
-    if not env_bool("USE_CLOUD_STORAGE", default=False):
-        # No OPTIONS: the backend follows MEDIA_ROOT and MEDIA_URL (/assets/).
-        return {"BACKEND": FILESYSTEM}
-    provider = env_str("CLOUD_STORAGE_PROVIDER").lower()
-    providers = {
-        "s3": (S3, _s3_options),
-        "gcs": (GCS, _gcs_options),
-        "cloudinary": (CLOUDINARY, _cloudinary_options),
-    }
-    if provider not in providers:
-        _refuse(
-            "CLOUD_STORAGE_PROVIDER must be s3, gcs or cloudinary when "
-            f"USE_CLOUD_STORAGE=true, not {provider!r}"
-        )
-    backend, options = providers[provider]
-    return {"BACKEND": backend, "OPTIONS": options()}
-
-
-def _refuse(problem: str) -> NoReturn:
+def refuse(problem: str) -> NoReturn:
     raise SystemExit(f"Gatehouse refuses to start: {problem}.")
 
 
@@ -71,24 +49,24 @@ def _required(name: str, *, provider: str, fallbacks: tuple[str, ...] = ()) -> s
         if value := env_str(candidate):
             return value
     either = f" (or {' or '.join(fallbacks)})" if fallbacks else ""
-    _refuse(f"{name}{either} is not set; CLOUD_STORAGE_PROVIDER={provider} needs it")
+    refuse(f"{name}{either} is not set; CLOUD_STORAGE_PROVIDER={provider} needs it")
 
 
 def _custom_domain() -> str | None:
     domain = env_str("CLOUD_STORAGE_CUSTOM_DOMAIN")
     if "/" in domain:
-        _refuse(
+        refuse(
             "CLOUD_STORAGE_CUSTOM_DOMAIN must be a host name such as "
             f"cdn.example.com, not {domain!r}"
         )
     return domain or None
 
 
-def _s3_options() -> dict:
+def s3_options() -> dict:
     if env_str("CLOUD_STORAGE_CUSTOM_DOMAIN"):
         # django-storages presigns custom-domain URLs only through CloudFront keys;
         # without them the URL would be a plain one to a private object.
-        _refuse(
+        refuse(
             "CLOUD_STORAGE_CUSTOM_DOMAIN is not supported with s3: objects are "
             "private and their URLs are presigned against the bucket's endpoint"
         )
@@ -117,26 +95,24 @@ def _s3_options() -> dict:
     }
     endpoint = options["endpoint_url"]
     if endpoint and not endpoint.startswith(("https://", "http://")):
-        _refuse(
-            f"CLOUD_STORAGE_ENDPOINT_URL must start with https://, not {endpoint!r}"
-        )
+        refuse(f"CLOUD_STORAGE_ENDPOINT_URL must start with https://, not {endpoint!r}")
     if options["addressing_style"] not in {None, "path", "virtual", "auto"}:
-        _refuse("CLOUD_STORAGE_ADDRESSING_STYLE must be path, virtual or auto")
+        refuse("CLOUD_STORAGE_ADDRESSING_STYLE must be path, virtual or auto")
     return options
 
 
-def _gcs_options() -> dict:
+def gcs_options() -> dict:
     if env_str("CLOUD_STORAGE_ENDPOINT_URL"):
         # django-storages' GCS backend has no API endpoint option; the client
         # library reads its own variable and then switches to anonymous access.
-        _refuse(
+        refuse(
             "CLOUD_STORAGE_ENDPOINT_URL is for s3; for a GCS emulator set "
             "STORAGE_EMULATOR_HOST instead"
         )
     bucket = _required("CLOUD_STORAGE_BUCKET", provider="gcs")
     key_file = _required("GOOGLE_APPLICATION_CREDENTIALS", provider="gcs")
     if not os.path.isfile(key_file):
-        _refuse(f"GOOGLE_APPLICATION_CREDENTIALS names no file: {key_file}")
+        refuse(f"GOOGLE_APPLICATION_CREDENTIALS names no file: {key_file}")
     domain = _custom_domain()
     return {
         "bucket_name": bucket,
@@ -158,13 +134,13 @@ def _gcs_credentials(key_file: str):
         return service_account.Credentials.from_service_account_file(key_file)
     except ValueError:
         # An authorized-user or external-account file holds no private key.
-        _refuse(
+        refuse(
             "GOOGLE_APPLICATION_CREDENTIALS must be a service-account key file; "
             "signed file URLs need its private key"
         )
 
 
-def _cloudinary_options() -> dict:
+def cloudinary_options() -> dict:
     account = (
         _cloudinary_options_from_url(url)
         if (url := env_str("CLOUDINARY_URL"))
@@ -201,7 +177,7 @@ def _cloudinary_options_from_url(url: str) -> dict:
     if parts.scheme != "cloudinary" or not (
         parts.hostname and parts.username and parts.password
     ):
-        _refuse("CLOUDINARY_URL must look like cloudinary://API_KEY:API_SECRET@CLOUD")
+        refuse("CLOUDINARY_URL must look like cloudinary://API_KEY:API_SECRET@CLOUD")
     options: dict = {
         "cloud_name": parts.hostname,
         "api_key": parts.username,
@@ -212,7 +188,7 @@ def _cloudinary_options_from_url(url: str) -> dict:
         options.update(private_cdn=True, secure_distribution=parts.path.strip("/"))
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     if unknown := sorted(set(query) - _CLOUDINARY_URL_OPTIONS):
-        _refuse(
+        refuse(
             f"CLOUDINARY_URL option {unknown[0]} is not supported here "
             f"(only {', '.join(sorted(_CLOUDINARY_URL_OPTIONS))})"
         )
