@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "accounts",
     "resources",
     "settings_app",
+    "ops",
 ]
 
 MIDDLEWARE = [
