@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "accounts",
     "resources",
     "settings_app",
+    "ops",
 ]
 
 MIDDLEWARE = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -70,15 +70,3 @@ def file_deletions_run(*, ids: list[int] | None = None) -> tuple[int, int]:
             removed += 1
             deletion.delete()
     return removed, failed
-
-
-def stored_paths(prefix: str) -> Iterator[str]:
-    """Every stored object under a folder (a full key prefix), walking the tree."""
-    try:
-        folders, files = default_storage.listdir(prefix)
-    except FileNotFoundError:
-        return
-    for name in files:
-        yield f"{prefix}/{name}"
-    for folder in folders:
-        yield from stored_paths(f"{prefix}/{folder}")

@@ -13,14 +13,14 @@ from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from accounts import services
-from core.database_copy import databases_registered
-from core.migrations_service import (
+from core.models import ActivityLog
+from core.tests.live_http import exchange_json
+from ops.database_copy import databases_registered
+from ops.migrations_service import (
     migration_lock,
     migration_lock_path,
     migrations_apply,
 )
-from core.models import ActivityLog
-from core.tests.live_http import exchange_json
 
 URL = reverse("v1:migrate:migrations")
 # resources' tables are dropped and recreated; nothing on these paths reads them.

@@ -1,10 +1,10 @@
-"""Copies every row of every app from one database to another (see core.database_copy)."""
+"""Copies every row of every app from one database to another (see ops.database_copy)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.database_copy import DatabaseCopyError, database_copy
+from ops.database_copy import DatabaseCopyError, database_copy
 
 
 class Command(BaseCommand):

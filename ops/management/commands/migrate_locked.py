@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS
 
-from core.migrations_service import migrations_apply
+from ops.migrations_service import migrations_apply
 
 
 class Command(BaseCommand):

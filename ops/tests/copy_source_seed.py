@@ -1,6 +1,6 @@
 """Builds a SQLite database the way the app fills one, for the copy_database tests.
 
-Run in its own process (`python -m core.tests.copy_source_seed`) with DATABASE_URL
+Run in its own process (`python -m ops.tests.copy_source_seed`) with DATABASE_URL
 naming the file, so that the services write to it as they would on a laptop.
 """
 

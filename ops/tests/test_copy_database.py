@@ -19,8 +19,8 @@ from psycopg import sql
 
 from accounts.models import User
 from conftest import services_required
-from core.database_copy import databases_registered, models_in_copy_order
 from core.models import FileDeletion
+from ops.database_copy import databases_registered, models_in_copy_order
 from resources.models import Resource
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -84,7 +84,7 @@ def source_url(tmp_path_factory) -> str:
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
     subprocess.run(  # noqa: S603 (our interpreter, our module)
-        [sys.executable, "-m", "core.tests.copy_source_seed"],
+        [sys.executable, "-m", "ops.tests.copy_source_seed"],
         cwd=settings.BASE_DIR,
         env=env,
         check=True,

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from core.tests import fake_ngrok
 from core.tests.served_app import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -28,7 +27,8 @@ from core.tests.served_app import (
     port_is_closed,
     stop,
 )
-from core.tunnel import dev_server_env
+from ops.tests import fake_ngrok
+from ops.tunnel import dev_server_env
 
 TOKEN = "fake-ngrok-token"
 # Keys of this run's own: the tunnel refuses the built-in development ones.

@@ -6,6 +6,7 @@ deployments' files (a staging copy), and none of their rows are in this database
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 from django.apps import apps
@@ -15,8 +16,20 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import models
 from django.utils import timezone
 
-from core.files import file_deletions_run, stored_paths
+from core.files import file_deletions_run
 from core.models import FileDeletion
+
+
+def stored_paths(prefix: str) -> Iterator[str]:
+    """Every stored object under a folder (a full key prefix), walking the tree."""
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield f"{prefix}/{name}"
+    for folder in folders:
+        yield from stored_paths(f"{prefix}/{folder}")
 
 
 def referenced_paths() -> set[str]:

@@ -7,7 +7,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.tunnel import TunnelError, tunnel_run
+from ops.tunnel import TunnelError, tunnel_run
 
 
 def _stop_on_sigterm(signum, frame) -> None:

@@ -29,7 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from config.database import database_from_url
-from core.migrations_service import migrate_quietly, migration_lock
+from ops.migrations_service import migrate_quietly, migration_lock
 
 SOURCE, TARGET = "source", "target"
 # The rows a fresh `migrate` creates, and what makes two of them the same row.

@@ -1,0 +1,1 @@
+"""What operators run: the tunnel, database copies, locked migrations, file purges."""
