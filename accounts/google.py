@@ -75,6 +75,9 @@ def google_id_token_verify(*, token: str) -> dict[str, Any]:
     return claims
 
 
+# --- The user a verified token signs in -------------------------------------------
+
+
 def user_sign_in_with_google(*, claims: dict[str, Any]) -> User:
     """Finds or creates the user of verified Google claims, linked by `sub`."""
     try:
