@@ -64,7 +64,7 @@ def user_factory(db):
             user=user, email=user.email, primary=True, verified=email_verified
         )
         if role != User.Role.USER:
-            services.user_set_role(user=user, role=role)
+            user.set_role(role)
         return user
 
     return make

@@ -29,7 +29,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from accounts import services
-from accounts.errors import InvalidInput
+from accounts.errors import InvalidInput, LastAdminError
 from accounts.models import AccessRequest, AuthSession, User, normalize_email
 from core.selectors import activity_for_user
 
@@ -89,7 +89,7 @@ def _decide(
                             note=note,
                         )
                     decided += 1
-                except services.LastAdminError as exc:
+                except LastAdminError as exc:
                     modeladmin.message_user(request, str(exc.detail), messages.ERROR)
             if decided:
                 modeladmin.message_user(
@@ -404,7 +404,7 @@ class UserAdmin(admin.ModelAdmin):
         # rolls back and neither "changed successfully" nor a log entry is recorded.
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except services.LastAdminError as exc:
+        except LastAdminError as exc:
             self.message_user(request, str(exc.detail), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
@@ -448,7 +448,7 @@ class UserAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         try:
             return super().delete_view(request, object_id, extra_context)
-        except services.LastAdminError as exc:
+        except LastAdminError as exc:
             self.message_user(request, str(exc.detail), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
@@ -462,7 +462,7 @@ class UserAdmin(admin.ModelAdmin):
         try:
             with transaction.atomic():
                 return super().changelist_view(request, extra_context)
-        except services.LastAdminError as exc:
+        except LastAdminError as exc:
             self.message_user(request, str(exc.detail), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

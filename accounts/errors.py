@@ -1,4 +1,4 @@
-"""The accounts errors of the HTTP contract, each with its stable code."""
+"""Every error the accounts app raises: the HTTP contract's, each with its stable code."""
 
 from __future__ import annotations
 
@@ -71,3 +71,13 @@ class GoogleUnavailable(ApiError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
     default_detail = "Google's signing keys could not be fetched; try again shortly."
+
+
+class LastAdminError(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "last_admin"
+    default_detail = "The last active admin cannot be demoted, disabled or removed."
+
+    def __init__(self) -> None:
+        detail = str(self.default_detail)
+        super().__init__(detail, errors={"non_field_errors": [detail]})

@@ -1,3 +1,9 @@
+"""The accounts tables: User, AccessRequest and AuthSession.
+
+User keeps its own invariants: its role stays in step with is_staff, is_superuser
+and the admins group, and every saved new password ends its sessions and is audited.
+"""
+
 from __future__ import annotations
 
 import uuid
@@ -7,6 +13,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.models import (
     AbstractBaseUser,
     BaseUserManager,
+    Group,
     PermissionsMixin,
 )
 from django.db import models, transaction
@@ -14,7 +21,11 @@ from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from core.models import ActivityLog
+from core.audit import Action, record_activity
+
+ADMINS_GROUP = "admins"
+# Set through a link mailed to the address: whoever chose the password holds the mailbox.
+_MAILBOX_PROVEN_ACTIONS = {Action.PASSWORD_RESET, Action.INVITATION_ACCEPTED}
 
 
 def normalize_email(email: str) -> str:
@@ -51,12 +62,20 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         user.save(using=self._db)
         return user
 
+    @transaction.atomic
     def create_superuser(
         self, email: str, password: str | None = None, **fields
     ) -> User:
-        from accounts import services
-
-        return services.user_create_admin(email=email, password=password, **fields)
+        """An approved admin with a confirmed email (createsuperuser, seed data)."""
+        fields.pop("is_staff", None)
+        fields.pop("is_superuser", None)
+        user = User(email=normalize_email(email), status=User.Status.APPROVED, **fields)
+        user.set_password(password)
+        user.save()
+        EmailAddress.objects.create(
+            user=user, email=user.email, primary=True, verified=True
+        )
+        return user.set_role(User.Role.ADMIN)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -114,7 +133,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         *,
         actor: User | None = None,
         via: str = "other",
-        action: str = ActivityLog.Action.PASSWORD_CHANGED,
+        action: str = Action.PASSWORD_CHANGED,
         keep_session_id: str | None = None,
     ) -> None:
         """Also notes who set it, for the sessions' end and audit entry on save."""
@@ -139,11 +158,49 @@ class User(AbstractBaseUser, PermissionsMixin):
         ):
             super().save(*args, **kwargs)
             return
-        from accounts import services
-
         with transaction.atomic(using=kwargs.get("using")):
             super().save(*args, **kwargs)
-            services.password_change_record(user=self, change=change)
+            self._password_change_record(change)
+
+    def _password_change_record(self, change: PasswordChange) -> None:
+        """Ends the sessions of a user whose password was just saved, and audits it."""
+        self.password_unproven = (
+            change.action not in _MAILBOX_PROVEN_ACTIONS
+            and not EmailAddress.objects.filter(
+                user=self, email=self.email, verified=True
+            ).exists()
+        )
+        User.objects.filter(pk=self.pk).update(password_unproven=self.password_unproven)
+        sessions = AuthSession.objects.filter(user=self)
+        if change.keep_session_id:
+            sessions = sessions.exclude(pk=change.keep_session_id)
+        sessions.end(reason=change.action.replace(".", "_"))
+        record_activity(
+            action=change.action,
+            actor=change.actor,
+            target=self,
+            metadata={"via": change.via},
+        )
+
+    def set_role(self, role: str, *, actor: User | None = None) -> User:
+        """Sets the role and keeps is_staff, is_superuser and the admins group in step."""
+        is_admin = role == User.Role.ADMIN
+        previous, self.role = self.role, role
+        self.is_staff = self.is_superuser = is_admin
+        self.save(update_fields=["role", "is_staff", "is_superuser"])
+        group, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
+        if is_admin:
+            self.groups.add(group)
+        else:
+            self.groups.remove(group)
+        if previous != role:
+            record_activity(
+                action=Action.ROLE_CHANGED,
+                actor=actor,
+                target=self,
+                metadata={"from": previous, "to": role},
+            )
+        return self
 
     @property
     def is_active(self) -> bool:
@@ -198,6 +255,12 @@ class AccessRequest(models.Model):
 class AuthSessionQuerySet(models.QuerySet):
     def live(self) -> AuthSessionQuerySet:
         return self.filter(ended_at__isnull=True, expires_at__gt=timezone.now())
+
+    def end(self, *, reason: str) -> int:
+        """Ends those not ended yet, which revokes their tokens at once."""
+        return self.filter(ended_at__isnull=True).update(
+            ended_at=timezone.now(), end_reason=reason
+        )
 
 
 class AuthSession(models.Model):

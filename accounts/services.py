@@ -1,67 +1,44 @@
-"""Account rules: sign-up, sign-in, approval, roles and sessions."""
+"""Account rules: users, sign-up, roles and status, password changes, access requests.
+
+Sessions and tokens are in accounts.sessions, Google sign-in in accounts.google.
+"""
 
 from __future__ import annotations
 
-import logging
 import posixpath
-import uuid
-from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress, get_emailconfirmation_model
-from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import emails, tasks
+from accounts import tasks
 from accounts.errors import (
     AccessRejected,
     AccountDisabled,
     ApprovalPending,
     EmailTaken,
     InvalidInput,
+    LastAdminError,
     SignupClosed,
-    TokenNotValid,
 )
 from accounts.invitations import invited_user
-from accounts.models import (
-    AccessRequest,
-    AuthSession,
-    PasswordChange,
-    User,
-    normalize_email,
-)
+from accounts.models import AccessRequest, User, normalize_email
+from accounts.sessions import session_start, sessions_end_all
+from accounts.signals import user_data_delete
 from core.audit import Action, activity_anonymise, record_activity
-from core.client_ip import client_ip
-from core.errors import ApiError
 from core.files import file_remove_now, file_store, files_delete_on_commit
 from core.models import ActivityLog
 from core.uploads import validate_upload
 
-logger = logging.getLogger(__name__)
-
-ADMINS_GROUP = "admins"
 # Hashing a throwaway password for unknown emails makes a miss cost as much as a hit.
 _TIMING_DUMMY_PASSWORD = "gatehouse-timing-equaliser"  # noqa: S105
-
-
-class LastAdminError(ApiError):
-    status_code = 400
-    default_code = "last_admin"
-    default_detail = "The last active admin cannot be demoted, disabled or removed."
-
-    def __init__(self) -> None:
-        detail = str(self.default_detail)
-        super().__init__(detail, errors={"non_field_errors": [detail]})
 
 
 # --- Users ----------------------------------------------------------------------
@@ -75,39 +52,9 @@ def _password_checked(*, password: str, user: User, field: str = "password") -> 
     return password
 
 
-def user_set_role(*, user: User, role: str, actor: User | None = None) -> User:
-    """Sets the role and keeps is_staff, is_superuser and the admins group in step."""
-    is_admin = role == User.Role.ADMIN
-    previous, user.role = user.role, role
-    user.is_staff = user.is_superuser = is_admin
-    user.save(update_fields=["role", "is_staff", "is_superuser"])
-    group, _ = Group.objects.get_or_create(name=ADMINS_GROUP)
-    if is_admin:
-        user.groups.add(group)
-    else:
-        user.groups.remove(group)
-    if previous != role:
-        record_activity(
-            action=Action.ROLE_CHANGED,
-            actor=actor,
-            target=user,
-            metadata={"from": previous, "to": role},
-        )
-    return user
-
-
-@transaction.atomic
 def user_create_admin(*, email: str, password: str | None, **fields: Any) -> User:
-    """Creates an approved admin with a confirmed email (createsuperuser, seed data)."""
-    fields.pop("is_staff", None)
-    fields.pop("is_superuser", None)
-    user = User(email=normalize_email(email), status=User.Status.APPROVED, **fields)
-    user.set_password(password)
-    user.save()
-    EmailAddress.objects.create(
-        user=user, email=user.email, primary=True, verified=True
-    )
-    return user_set_role(user=user, role=User.Role.ADMIN)
+    """Creates an approved admin with a confirmed email (seed data; the model's rule)."""
+    return User.objects.create_superuser(email=email, password=password, **fields)
 
 
 def _ensure_an_admin_remains(*, user: User, new_role: str, new_status: str) -> None:
@@ -148,7 +95,7 @@ def user_update(
     if new_status != user.status:
         _user_change_status(user=user, status=new_status, changed_by=updated_by)
     if new_role != user.role:
-        user_set_role(user=user, role=new_role, actor=updated_by)
+        user.set_role(new_role, actor=updated_by)
     return user
 
 
@@ -295,11 +242,11 @@ def user_make_first_admin_if_listed(*, user: User) -> User:
             note="FIRST_ADMIN_EMAIL",
         )
     if not user.is_admin:
-        user_set_role(user=user, role=User.Role.ADMIN)
+        user.set_role(User.Role.ADMIN)
     return user
 
 
-def _new_user_status() -> str:
+def new_user_status() -> str:
     if settings.SIGNUP_MODE == "open":
         return User.Status.APPROVED
     return User.Status.PENDING
@@ -320,7 +267,7 @@ def user_register(
     email = normalize_email(email)
     if User.objects.filter(email=email).exists():
         raise EmailTaken()
-    user = User(email=email, full_name=full_name, status=_new_user_status())
+    user = User(email=email, full_name=full_name, status=new_user_status())
     user.set_password(_password_checked(password=password, user=user))
     user.password_unproven = True  # until the address is verified, and beyond
     try:
@@ -387,32 +334,6 @@ def user_reset_password(*, user: User, new_password: str) -> None:
         EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
 
 
-# Set through a link mailed to the address: whoever chose the password holds the mailbox.
-_MAILBOX_PROVEN_ACTIONS = {Action.PASSWORD_RESET, Action.INVITATION_ACCEPTED}
-
-
-def password_change_record(*, user: User, change: PasswordChange) -> None:
-    """Ends the sessions of a user whose password was just saved, and audits it."""
-    user.password_unproven = (
-        change.action not in _MAILBOX_PROVEN_ACTIONS
-        and not EmailAddress.objects.filter(
-            user=user, email=user.email, verified=True
-        ).exists()
-    )
-    User.objects.filter(pk=user.pk).update(password_unproven=user.password_unproven)
-    sessions_end_all(
-        user=user,
-        reason=change.action.replace(".", "_"),
-        except_id=change.keep_session_id,
-    )
-    record_activity(
-        action=change.action,
-        actor=change.actor,
-        target=user,
-        metadata={"via": change.via},
-    )
-
-
 @transaction.atomic
 def user_invite(
     *,
@@ -434,7 +355,7 @@ def user_invite(
         raise EmailTaken() from None
     EmailAddress.objects.create(user=user, email=email, primary=True)
     if role != user.role:
-        user_set_role(user=user, role=role, actor=invited_by)
+        user.set_role(role, actor=invited_by)
     record_activity(
         action=Action.INVITATION_SENT,
         actor=invited_by,
@@ -488,17 +409,6 @@ def email_address_confirm(*, key: str, request: HttpRequest) -> EmailAddress:
     return address
 
 
-def email_confirmation_resend(*, email: str) -> None:
-    """Mails a new confirmation link to an address that is still unconfirmed."""
-    address = (
-        EmailAddress.objects.filter(email=normalize_email(email), verified=False)
-        .select_related("user")
-        .first()
-    )
-    if address is not None:
-        address.send_confirmation(None)
-
-
 AVATAR_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
 
 
@@ -538,115 +448,15 @@ def user_delete_by_admin(*, user: User, deleted_by: User) -> None:
 
 def _user_delete(*, user: User, actor: User) -> None:
     _ensure_an_admin_remains(user=user, new_role=User.Role.USER, new_status=user.status)
-    files_delete_on_commit(_stored_files_of(user))
+    files_delete_on_commit([user.avatar_file.name])
+    # Feature apps (resources) delete their rows of the user and queue those rows'
+    # files here, inside this transaction.
+    user_data_delete.send(sender=User, user=user)
     # Recorded before the delete: the entry stays, its actor set to NULL with the row.
     record_activity(action=Action.ACCOUNT_DELETED, actor=actor, target=user)
     # The entries stay, this one included, but none may name the person any more.
     activity_anonymise(subject=user, identifiers=[user.email], names=[user.full_name])
     user.delete()
-
-
-@transaction.atomic
-def user_logout_all(*, user: User) -> None:
-    sessions_end_all(user=user, reason="logout_all")
-    record_activity(action=Action.LOGGED_OUT_ALL, actor=user, target=user)
-
-
-def _stored_files_of(user: User) -> list[str]:
-    from resources.models import ResourceFile
-
-    resource_files = ResourceFile.objects.filter(resource__owner=user)
-    return [user.avatar_file.name, *resource_files.values_list("file", flat=True)]
-
-
-# --- Google sign-in --------------------------------------------------------------
-
-
-def user_sign_in_with_google(*, claims: dict[str, Any]) -> User:
-    """Finds or creates the user of verified Google claims, linked by `sub`."""
-    try:
-        return _user_sign_in_with_google(claims=claims)
-    except IntegrityError:
-        # A concurrent first sign-in of the same account won the insert; the
-        # second attempt finds its rows.
-        return _user_sign_in_with_google(claims=claims)
-
-
-@transaction.atomic
-def _user_sign_in_with_google(*, claims: dict[str, Any]) -> User:
-    sub, email = str(claims["sub"]), normalize_email(claims["email"])
-    account = SocialAccount.objects.select_related("user").filter(
-        provider="google", uid=sub
-    )
-    account = account.first()
-    if account is not None:
-        user = account.user
-        account.extra_data = claims
-        account.save(update_fields=["extra_data", "last_login"])
-    else:
-        user = User.objects.select_for_update().filter(email=email).first()
-        if user is None:
-            user = _user_create_from_google(email=email, claims=claims)
-        else:
-            _user_join_google(user=user)
-        SocialAccount.objects.create(
-            user=user, provider="google", uid=sub, extra_data=claims
-        )
-
-    address, _ = EmailAddress.objects.get_or_create(
-        user=user, email=email, defaults={"primary": user.email == email}
-    )
-    if not address.verified:
-        address.verified = True
-        address.save(update_fields=["verified"])
-    _fill_profile_from_google(user=user, claims=claims)
-    return user_make_first_admin_if_listed(user=user)
-
-
-def _user_create_from_google(*, email: str, claims: dict[str, Any]) -> User:
-    if settings.SIGNUP_MODE == "closed":
-        raise SignupClosed()
-    user = User.objects.create_user(
-        email=email,
-        status=_new_user_status(),
-        auth_provider=User.AuthProvider.GOOGLE,
-    )
-    record_activity(
-        action=Action.SIGNED_UP,
-        actor=user,
-        target=user,
-        metadata={"method": "google", "status": user.status},
-    )
-    # Google has verified the address, so FIRST_ADMIN_EMAIL is approved just after;
-    # a request would only notify the admins (this user included) of nothing.
-    if user.status == User.Status.PENDING and email != settings.FIRST_ADMIN_EMAIL:
-        access_request_open(user=user, reason="")
-    return user
-
-
-def _user_join_google(*, user: User) -> None:
-    confirmed = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
-    if confirmed.exists() and not user.password_unproven:
-        return
-    # Whoever chose this password had not proven the address (a confirmation
-    # later does not tell who chose it); Google just proved it for the mailbox's
-    # owner, so the password and its sessions are dropped.
-    user.set_unusable_password()
-    user.password_unproven = False
-    user.save(update_fields=["password", "password_unproven"])
-    sessions_end_all(user=user, reason="google_took_over")
-
-
-def _fill_profile_from_google(*, user: User, claims: dict[str, Any]) -> None:
-    changed = []
-    if not user.full_name and claims.get("name"):
-        user.full_name = str(claims["name"])[:150]
-        changed.append("full_name")
-    if not user.avatar_url and not user.avatar_file and claims.get("picture"):
-        user.avatar_url = str(claims["picture"])[:1000]
-        changed.append("avatar_url")
-    if changed:
-        user.save(update_fields=changed)
 
 
 # --- Access requests --------------------------------------------------------------
@@ -669,60 +479,6 @@ def access_request_open(*, user: User, reason: str) -> AccessRequest:
     return access_request
 
 
-def _hour_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def access_request_announce(*, access_request_id: str) -> None:
-    """Mails the admins about a new request once; past the hour's allowance, a digest."""
-    access_request = AccessRequest.objects.select_related("user").get(
-        pk=access_request_id
-    )
-    window_start = _hour_of(access_request.created_at)
-    position = AccessRequest.objects.filter(
-        created_at__gte=window_start, created_at__lte=access_request.created_at
-    ).count()
-    allowance = settings.ACCESS_REQUEST_EMAILS_PER_HOUR
-    if position <= allowance:
-        # Claimed and mailed in one transaction: a retry after a failed send
-        # mails again, a second run after a sent one does not.
-        with transaction.atomic():
-            claimed = AccessRequest.objects.filter(
-                pk=access_request.pk, admins_notified_at__isnull=True
-            ).update(admins_notified_at=timezone.now())
-            if claimed:
-                emails.access_request_notify_admins(access_request)
-        return
-    digest = tasks.email_admins_digest
-    if digest.get_backend().supports_defer:
-        if position != allowance + 1:
-            return  # the first request past the allowance scheduled the digest
-        digest = digest.using(run_after=window_start + timedelta(hours=1))
-    digest.enqueue(window_start.isoformat())
-
-
-@transaction.atomic
-def access_requests_digest_send(*, window_start: datetime) -> int:
-    """Mails the admins one list of the hour's requests no mail has announced yet."""
-    unannounced = AccessRequest.objects.filter(
-        created_at__gte=window_start,
-        created_at__lt=window_start + timedelta(hours=1),
-        admins_notified_at__isnull=True,
-    )
-    claimed = list(
-        unannounced.select_for_update(of=("self",))
-        .select_related("user")
-        .order_by("created_at")
-    )
-    AccessRequest.objects.filter(pk__in=[r.pk for r in claimed]).update(
-        admins_notified_at=timezone.now()
-    )
-    still_pending = [r for r in claimed if r.status == AccessRequest.Status.PENDING]
-    if still_pending:
-        emails.access_requests_digest_notify_admins(still_pending)
-    return len(still_pending)
-
-
 @transaction.atomic
 def access_request_approve(
     *,
@@ -741,7 +497,7 @@ def access_request_approve(
     user = access_request.user
     user_set_status(user=user, status=User.Status.APPROVED, actor=decided_by)
     if role and role != user.role:
-        user_set_role(user=user, role=role, actor=decided_by)
+        user.set_role(role, actor=decided_by)
     record_activity(
         action=Action.ACCESS_APPROVED,
         actor=decided_by,
@@ -795,114 +551,3 @@ def _decide(
     access_request.decided_at = timezone.now()
     access_request.note = note
     access_request.save(update_fields=["status", "decided_by", "decided_at", "note"])
-
-
-# --- Sessions and tokens ----------------------------------------------------------
-
-
-def _refresh_token_for(*, session: AuthSession) -> RefreshToken:
-    token = RefreshToken.for_user(session.user)
-    token["sid"] = str(session.pk)
-    token["exp"] = int(session.expires_at.timestamp())
-    return token
-
-
-def _token_pair(refresh: RefreshToken) -> dict[str, str]:
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
-
-
-def session_start(
-    *, user: User, request: HttpRequest, method: str = "password"
-) -> dict[str, str]:
-    """Signs the user in on a new device session and returns its token pair."""
-    now = timezone.now()
-    lifetime: timedelta = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
-    session = AuthSession(
-        user=user,
-        refresh_jti="",
-        created_at=now,
-        last_used_at=now,
-        expires_at=(now + lifetime).replace(microsecond=0),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-        ip=client_ip(request) or None,
-    )
-    refresh = _refresh_token_for(session=session)
-    session.refresh_jti = refresh["jti"]
-    with transaction.atomic():
-        session.save()
-        User.objects.filter(pk=user.pk).update(last_login=now)
-        record_activity(
-            action=Action.SIGN_IN_SUCCEEDED,
-            actor=user,
-            target=user,
-            metadata={"method": method, "session": str(session.pk)},
-        )
-    return _token_pair(refresh)
-
-
-def _session_of(raw_refresh: str) -> tuple[RefreshToken, AuthSession]:
-    try:
-        token = RefreshToken(raw_refresh)
-    except TokenError as exc:
-        raise TokenNotValid() from exc
-    session = (
-        AuthSession.objects.select_related("user").filter(pk=token.get("sid")).first()
-        if _is_uuid(token.get("sid"))
-        else None
-    )
-    if session is None or str(session.user_id) != str(token.get("user_id")):
-        raise TokenNotValid()
-    return token, session
-
-
-def session_refresh(*, raw_refresh: str) -> dict[str, str]:
-    """Rotates a refresh token; exactly one of several concurrent calls succeeds."""
-    token, session = _session_of(raw_refresh)
-    if not session.is_live or not session.user.is_approved:
-        raise TokenNotValid()
-    jti = token["jti"]
-    now = timezone.now()
-    if session.refresh_jti != jti:
-        grace = timedelta(seconds=settings.JWT_REFRESH_REUSE_GRACE_SECONDS)
-        if session.rotated_at is None or now - session.rotated_at > grace:
-            logger.warning(
-                "Rotated refresh token reused; ending session %s", session.pk
-            )
-            session_end(session=session, reason="refresh_reuse")
-        raise TokenNotValid("This refresh token has already been used.")
-
-    new_refresh = _refresh_token_for(session=session)
-    # A compare-and-swap on the current jti: concurrent rotations of one token
-    # all match the WHERE, but only the first UPDATE still finds the old jti.
-    rotated = AuthSession.objects.filter(
-        pk=session.pk, refresh_jti=jti, ended_at__isnull=True, expires_at__gt=now
-    ).update(refresh_jti=new_refresh["jti"], rotated_at=now, last_used_at=now)
-    if not rotated:
-        raise TokenNotValid("This refresh token has already been used.")
-    return _token_pair(new_refresh)
-
-
-def session_logout(*, raw_refresh: str) -> None:
-    _, session = _session_of(raw_refresh)
-    session_end(session=session, reason="logout")
-
-
-def session_end(*, session: AuthSession, reason: str) -> None:
-    AuthSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
-        ended_at=timezone.now(), end_reason=reason
-    )
-
-
-def sessions_end_all(*, user: User, reason: str, except_id: str | None = None) -> int:
-    sessions = AuthSession.objects.filter(user=user, ended_at__isnull=True)
-    if except_id:
-        sessions = sessions.exclude(pk=except_id)
-    return sessions.update(ended_at=timezone.now(), end_reason=reason)
-
-
-def _is_uuid(value: Any) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True

@@ -19,9 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import serializers as s
-from accounts import services, tasks
+from accounts import services, sessions, tasks
 from accounts.errors import AuthenticationFailed, InvalidCredentials, InvalidInput
-from accounts.google import google_id_token_verify
+from accounts.google import google_id_token_verify, user_sign_in_with_google
 from accounts.invitations import invited_user
 from accounts.models import AccessRequest, AuthSession, User
 from accounts.permissions import IsAdmin
@@ -145,7 +145,7 @@ class GoogleSignInView(PublicAuthView):
         except AuthenticationFailed as exc:
             services.sign_in_failed(method="google", reason=exc.code)
             raise
-        user = services.user_sign_in_with_google(claims=claims)
+        user = user_sign_in_with_google(claims=claims)
         return _signed_in(user, request, method="google")
 
 
@@ -171,7 +171,7 @@ class RefreshView(AnonymousView):
         serializer = s.RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(
-            services.session_refresh(raw_refresh=serializer.validated_data["refresh"])
+            sessions.session_refresh(raw_refresh=serializer.validated_data["refresh"])
         )
 
 
@@ -187,14 +187,14 @@ class LogoutView(AnonymousView):
     def post(self, request: Request) -> Response:
         serializer = s.RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.session_logout(raw_refresh=serializer.validated_data["refresh"])
+        sessions.session_logout(raw_refresh=serializer.validated_data["refresh"])
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
 class LogoutAllView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT, 401: NOT_AUTHENTICATED})
     def post(self, request: Request) -> Response:
-        services.user_logout_all(user=request.user)
+        sessions.user_logout_all(user=request.user)
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
@@ -224,7 +224,7 @@ class SessionViewSet(
         return context
 
     def perform_destroy(self, instance: AuthSession) -> None:
-        services.session_end(session=instance, reason="ended_by_user")
+        sessions.session_end(session=instance, reason="ended_by_user")
 
 
 class MeView(APIView):

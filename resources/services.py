@@ -56,6 +56,13 @@ def resource_delete(*, resource: Resource, actor: User) -> None:
     files_delete_on_commit(paths)
 
 
+def user_resources_delete(*, user: User, **_: Any) -> None:
+    """accounts.signals.user_data_delete: the resources go with their owner's account."""
+    resource_files = ResourceFile.objects.filter(resource__owner=user)
+    files_delete_on_commit(list(resource_files.values_list("file", flat=True)))
+    Resource.objects.filter(owner=user).delete()
+
+
 def resource_file_add(*, resource: Resource, upload: UploadedFile) -> ResourceFile:
     """Stores the upload, then commits its row; a failure on either side leaves neither."""
     detected = validate_upload(upload)

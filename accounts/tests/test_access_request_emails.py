@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from accounts import services, tasks
+from accounts import tasks
 from accounts.models import AccessRequest
 
 URL = "/api/v1/auth/request-access/"
@@ -41,7 +41,7 @@ def test_a_second_run_of_the_notification_mails_no_admin_again(
     pending_user, admin_user, mailoutbox
 ):
     request = AccessRequest.objects.get(user=pending_user)
-    services.access_request_announce(access_request_id=str(request.pk))
+    tasks.access_request_announce(access_request_id=str(request.pk))
     mailoutbox.clear()
 
     tasks.email_admins_about_request.enqueue(str(request.pk))

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import AccessRequest, User
+from accounts.errors import LastAdminError
+from accounts.models import ADMINS_GROUP, AccessRequest, User
 from conftest import DEFAULT_PASSWORD
 from core.audit import Action, record_activity
 from core.selectors import activity_for_user
@@ -351,7 +352,7 @@ def test_approving_with_admin_role_makes_the_user_an_admin(
     assert user.role == User.Role.ADMIN
     assert user.is_staff
     assert user.is_superuser
-    assert user.groups.filter(name=services.ADMINS_GROUP).exists()
+    assert user.groups.filter(name=ADMINS_GROUP).exists()
 
 
 def test_approving_an_approved_request_changes_nothing(
@@ -468,7 +469,7 @@ def test_rejecting_the_last_admins_request_is_refused_with_an_error(
     with django_capture_on_commit_callbacks(execute=True):
         response = _decide(console, "reject_requests", access_request)
 
-    assert str(services.LastAdminError.default_detail) in _messages(response)
+    assert str(LastAdminError.default_detail) in _messages(response)
     assert "0 request(s) rejected." not in _messages(response)
     admin_user.refresh_from_db()
     assert admin_user.status == User.Status.APPROVED
@@ -607,7 +608,7 @@ def test_last_active_admin_cannot_be_demoted_or_disabled(console, admin_user, ch
 
     assert response.status_code == HTTPStatus.OK
     messages = _messages(response)
-    assert str(services.LastAdminError.default_detail) in messages
+    assert str(LastAdminError.default_detail) in messages
     assert not any("changed successfully" in message for message in messages)
     admin_user.refresh_from_db()
     assert admin_user.role == User.Role.ADMIN
@@ -634,7 +635,7 @@ def test_an_admin_can_be_demoted_while_another_remains(
     other.refresh_from_db()
     assert other.role == User.Role.USER
     assert not other.is_staff
-    assert not other.groups.filter(name=services.ADMINS_GROUP).exists()
+    assert not other.groups.filter(name=ADMINS_GROUP).exists()
 
 
 # --- Access to the console ---------------------------------------------------------

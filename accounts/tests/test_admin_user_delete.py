@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from accounts import services
+from accounts.errors import LastAdminError
 from accounts.models import User
 from core.audit import Action
 from core.models import ActivityLog
@@ -80,7 +80,7 @@ def test_deleting_a_user_is_audited_with_the_admin_as_actor(
 def test_the_last_admin_cannot_delete_themselves(console, admin_user):
     response = _delete(console, admin_user)
 
-    assert str(services.LastAdminError.default_detail) in _messages(response)
+    assert str(LastAdminError.default_detail) in _messages(response)
     assert User.objects.filter(pk=admin_user.pk).exists()
     assert not ActivityLog.objects.filter(action=Action.ACCOUNT_DELETED).exists()
 
@@ -106,6 +106,6 @@ def test_bulk_delete_with_the_last_admin_deletes_no_one(
 ):
     response = _bulk_delete(console, admin_user, approved_user)
 
-    assert str(services.LastAdminError.default_detail) in _messages(response)
+    assert str(LastAdminError.default_detail) in _messages(response)
     assert User.objects.filter(pk__in=[admin_user.pk, approved_user.pk]).count() == 2
     assert not ActivityLog.objects.filter(action=Action.ACCOUNT_DELETED).exists()

@@ -6,8 +6,8 @@ from http import HTTPStatus
 import pytest
 from django.db import connection
 
-from accounts import services
 from accounts.models import User
+from accounts.sessions import session_start
 from core.tests.live_http import send_json
 
 
@@ -16,9 +16,7 @@ def test_two_admins_demoting_each_other_leave_one_admin(live_server, user_factor
     if connection.vendor != "postgresql":
         pytest.skip("needs a database that serves concurrent connections (PostgreSQL)")
     ada, bob = user_factory(role=User.Role.ADMIN), user_factory(role=User.Role.ADMIN)
-    tokens = {
-        u.pk: services.session_start(user=u, request=rf.post("/")) for u in (ada, bob)
-    }
+    tokens = {u.pk: session_start(user=u, request=rf.post("/")) for u in (ada, bob)}
     barrier = threading.Barrier(2)
     statuses: list[int] = []
 

@@ -6,8 +6,8 @@ from http import HTTPStatus
 import pytest
 from django.db import connection
 
-from accounts import services
 from accounts.models import AuthSession
+from accounts.sessions import session_start
 from core.tests.live_http import send_json
 
 CONCURRENT = 16
@@ -20,7 +20,7 @@ def test_exactly_one_of_sixteen_concurrent_refreshes_succeeds(
     if connection.vendor != "postgresql":
         pytest.skip("needs a database that serves concurrent connections (PostgreSQL)")
     user = user_factory()
-    tokens = services.session_start(user=user, request=rf.post("/"))
+    tokens = session_start(user=user, request=rf.post("/"))
     barrier = threading.Barrier(CONCURRENT)
     statuses: list[int] = []
 

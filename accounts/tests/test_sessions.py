@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import AuthSession, User
+from accounts.sessions import session_start
 from conftest import DEFAULT_PASSWORD
 
 REFRESH = "/api/v1/auth/refresh/"
@@ -271,7 +272,7 @@ def test_the_session_user_is_the_user_the_orm_loads(user_factory, verified):
     from accounts.selectors import user_for_live_session
 
     user = user_factory(email_verified=verified, full_name="Zoë")
-    services.session_start(user=user, request=RequestFactory().get("/"))
+    session_start(user=user, request=RequestFactory().get("/"))
     session = AuthSession.objects.get(user=user)
 
     loaded = user_for_live_session(user_id=user.pk, session_id=session.pk)

@@ -12,7 +12,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
-from accounts import services
+from accounts.sessions import session_start
 from core.models import ActivityLog
 from core.tests.live_http import exchange_json
 from ops.database_copy import databases_registered
@@ -176,7 +176,7 @@ def test_two_concurrent_applies_run_each_migration_once(rolled_back):
 def test_two_concurrent_posts_apply_each_migration_once(
     rolled_back, live_server, admin_user, rf
 ):
-    bearer = services.session_start(user=admin_user, request=rf.post("/"))["access"]
+    bearer = session_start(user=admin_user, request=rf.post("/"))["access"]
     barrier = threading.Barrier(2)
     answers: list[tuple[int, dict]] = []
 

@@ -24,6 +24,7 @@ def seed() -> None:
 
     from accounts import services
     from accounts.models import AccessRequest, User
+    from accounts.sessions import session_start
     from core.models import FileDeletion
     from resources.models import Resource, ResourceFile
     from resources.services import resource_create, resource_share
@@ -65,8 +66,8 @@ def seed() -> None:
     )
     bob.user_permissions.add(Permission.objects.get(codename="view_filedeletion"))
 
-    services.session_start(user=admin, request=request)
-    services.session_start(user=bob, request=request)
+    session_start(user=admin, request=request)
+    session_start(user=bob, request=request)
     session = SessionStore()
     session["seen"] = True
     session.create()

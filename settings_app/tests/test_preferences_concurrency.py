@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from accounts import services as account_services
+from accounts.sessions import session_start
 from core.tests.live_http import send_json
 from settings_app.models import Preferences
 
@@ -31,7 +31,7 @@ def bearer(rf) -> Callable:
     """A new session's access token for the user: one per simulated device."""
 
     def make(user) -> str:
-        tokens = account_services.session_start(user=user, request=rf.post("/"))
+        tokens = session_start(user=user, request=rf.post("/"))
         return tokens["access"]
 
     return make
