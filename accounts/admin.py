@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -30,7 +29,13 @@ from django.utils.timesince import timesince
 
 from accounts import services
 from accounts.errors import InvalidInput, LastAdminError
-from accounts.models import AccessRequest, AuthSession, User, normalize_email
+from accounts.models import (
+    AccessRequest,
+    AuthSession,
+    User,
+    normalize_email,
+    verified_addresses,
+)
 from core.selectors import activity_for_user
 
 RECENT_ACTIVITY_LIMIT = 20
@@ -171,8 +176,8 @@ class AccessRequestAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRequest]:
         # One EXISTS per row inside the list's own query, instead of one query
         # per row for the user's email addresses.
-        verified = EmailAddress.objects.filter(
-            user=OuterRef("user_id"), email=OuterRef("user__email"), verified=True
+        verified = verified_addresses(
+            user=OuterRef("user_id"), email=OuterRef("user__email")
         )
         return (
             super().get_queryset(request).annotate(user_email_verified=Exists(verified))

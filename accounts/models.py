@@ -32,11 +32,16 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def verified_addresses(*, user, email) -> models.QuerySet[EmailAddress]:
+    """The one definition of "email verified": the user has a verified address row
+    for the email the account has now. `user` and `email` may be OuterRefs.
+    accounts/selectors.py spells it in SQL; a test holds the two equal."""
+    return EmailAddress.objects.filter(user=user, email=email, verified=True)
+
+
 class UserQuerySet(models.QuerySet):
     def with_email_verified(self) -> UserQuerySet:
-        verified = EmailAddress.objects.filter(
-            user=OuterRef("pk"), email=OuterRef("email"), verified=True
-        )
+        verified = verified_addresses(user=OuterRef("pk"), email=OuterRef("email"))
         return self.annotate(email_verified=Exists(verified))
 
     def active_admins(self) -> UserQuerySet:

@@ -3,24 +3,19 @@ from __future__ import annotations
 from functools import cache
 from urllib.parse import urljoin
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import AccessRequest, AuthSession, User
+from accounts.models import AccessRequest, AuthSession, User, verified_addresses
 
 
 def email_verified_of(user: User) -> bool:
-    if hasattr(
-        user, "email_verified"
-    ):  # annotated by User.objects.with_email_verified()
+    if hasattr(user, "email_verified"):  # User.objects.with_email_verified()
         return user.email_verified
-    return EmailAddress.objects.filter(
-        user=user, email=user.email, verified=True
-    ).exists()
+    return verified_addresses(user=user, email=user.email).exists()
 
 
 def avatar_url_of(user: User, request: HttpRequest | None = None) -> str:

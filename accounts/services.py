@@ -29,7 +29,7 @@ from accounts.errors import (
     SignupClosed,
 )
 from accounts.invitations import invited_user
-from accounts.models import AccessRequest, User, normalize_email
+from accounts.models import AccessRequest, User, normalize_email, verified_addresses
 from accounts.sessions import session_start, sessions_end_all
 from accounts.signals import user_data_delete
 from core.audit import Action, activity_anonymise, record_activity
@@ -213,8 +213,7 @@ def user_make_first_admin_if_listed(*, user: User) -> User:
     """Once, approves as admin the undecided user verified as FIRST_ADMIN_EMAIL."""
     if not settings.FIRST_ADMIN_EMAIL or user.email != settings.FIRST_ADMIN_EMAIL:
         return user
-    verified = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
-    if not verified.exists():
+    if not verified_addresses(user=user, email=user.email).exists():
         return user
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_admin and user.is_approved:

@@ -284,3 +284,39 @@ def test_the_session_user_is_the_user_the_orm_loads(user_factory, verified):
         assert type(value) is type(getattr(expected, field.attname)), field.name
     assert loaded.email_verified is verified
     assert loaded._state.adding is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        [("own", True)],
+        [("own", False)],
+        [("other", True)],  # a verified address, but not the account's email
+        [("own", False), ("other", True)],
+        [],
+    ],
+    ids=["verified", "unverified", "other-verified", "mixed", "none"],
+)
+def test_the_session_sql_agrees_with_the_orms_email_verified(user_factory, addresses):
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import verified_addresses
+    from accounts.selectors import user_for_live_session
+
+    user = user_factory(email_verified=False)
+    EmailAddress.objects.filter(user=user).delete()
+    for which, verified in addresses:
+        email = user.email if which == "own" else f"other-{user.email}"
+        EmailAddress.objects.create(user=user, email=email, verified=verified)
+    session = AuthSession.objects.create(
+        user=user,
+        refresh_jti="j",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+
+    loaded = user_for_live_session(user_id=user.pk, session_id=session.pk)
+
+    annotated = User.objects.with_email_verified().get(pk=user.pk).email_verified
+    direct = verified_addresses(user=user, email=user.email).exists()
+    assert loaded.email_verified is annotated is direct
