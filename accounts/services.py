@@ -33,6 +33,7 @@ from accounts.models import AccessRequest, User, normalize_email, verified_addre
 from accounts.sessions import session_start, sessions_end_all
 from accounts.signals import user_data_delete
 from core.audit import Action, activity_anonymise, record_activity
+from core.file_types import IMAGE_TYPES
 from core.files import file_remove_now, file_store, files_delete_on_commit
 from core.models import ActivityLog
 from core.uploads import validate_upload
@@ -408,7 +409,7 @@ def email_address_confirm(*, key: str, request: HttpRequest) -> EmailAddress:
     return address
 
 
-AVATAR_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
+AVATAR_TYPES = IMAGE_TYPES
 
 
 def user_set_avatar(*, user: User, upload: UploadedFile) -> User:

@@ -16,6 +16,7 @@ from config.observability import (
     sentry_init,
     traces_sample_rate_from_env,
 )
+from core.file_types import EXTENSIONS
 from core.storage import LOCAL, default_storage_config
 from core.storage.options import file_url_expire_seconds, storage_prefix
 
@@ -347,18 +348,7 @@ USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != LOCAL.path
 STORAGE_PREFIX = storage_prefix(base_url=BASE_URL)
 FILE_URL_EXPIRE_SECONDS = file_url_expire_seconds()
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
-ALLOWED_UPLOAD_TYPES = env_list(
-    "ALLOWED_UPLOAD_TYPES",
-    default=[
-        "image/jpeg",
-        "image/png",
-        "image/gif",
-        "image/webp",
-        "application/pdf",
-        "text/plain",
-        "text/csv",
-    ],
-)
+ALLOWED_UPLOAD_TYPES = env_list("ALLOWED_UPLOAD_TYPES", default=list(EXTENSIONS))
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
 # Any other body under /api/ (JSON, forms) declaring more than this is refused
 # unread (core.middleware.RequestBodyLimitMiddleware): DRF's parsers read the

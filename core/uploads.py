@@ -11,19 +11,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from core.errors import FileTooLarge, UnsupportedFileType
+from core.file_types import EXTENSIONS
 
 # Room for the multipart boundaries and part headers around one file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 SNIFF_BYTES = 4096
-EXTENSIONS = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "application/pdf": ".pdf",
-    "text/plain": ".txt",
-    "text/csv": ".csv",
-}
 
 
 def _too_large() -> FileTooLarge:

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from core import health
+from core.file_types import EXTENSIONS as UPLOAD_EXTENSIONS
 from core.models import ActivityLog
 from core.schema import NOT_AUTHENTICATED, PERMISSION_DENIED
 from core.selectors import by_or_about_user
@@ -30,7 +31,6 @@ from core.serializers import (
 from core.stats import admin_stats
 from core.storage import backend_named
 from core.storage.local import asset_link_valid
-from core.uploads import EXTENSIONS as UPLOAD_EXTENSIONS
 from ops.migrations_service import migrations_apply, migrations_status
 
 HealthSerializer = inline_serializer(
