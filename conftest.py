@@ -6,6 +6,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -20,6 +21,12 @@ from core.health import readiness_forget
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 _emails = itertools.count(1)
+
+
+class SignedInClient(APIClient):
+    """An APIClient that keeps the tokens it signed in with (auth_client)."""
+
+    tokens: dict[str, Any]
 
 
 def services_required() -> bool:
@@ -109,8 +116,8 @@ def sign_in(api_client):
 def auth_client(sign_in):
     """An APIClient carrying a bearer token for the given user."""
 
-    def make(user: User) -> APIClient:
-        client = APIClient()
+    def make(user: User) -> SignedInClient:
+        client = SignedInClient()
         tokens = sign_in(user, client=client)
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
         client.tokens = tokens

@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,17 +85,17 @@ def measure(client, path: str, requests: int) -> tuple[float, float, int]:
     return min(cpu_ms), min(wall_ms), len(response.content)
 
 
-def time_middleware() -> list[list[int]]:
+def time_middleware() -> list[list[Any]]:
     """Wraps each MIDDLEWARE entry to sum the thread CPU ns spent inside it."""
     import types
 
     from django.conf import settings
     from django.utils.module_loading import import_string
 
-    totals: list[list[int]] = []
+    totals: list[list[Any]] = []  # [thread CPU ns inside, middleware path]
     module = types.ModuleType("timed_middleware")
 
-    def timed(path: str, total: list[int]):
+    def timed(path: str, total: list[Any]):
         def factory(get_response):
             inner = import_string(path)(get_response)
 
@@ -121,7 +122,7 @@ def time_middleware() -> list[list[int]]:
     return totals
 
 
-def report_middleware(totals: list[list[int]], requests: int) -> None:
+def report_middleware(totals: list[list[Any]], requests: int) -> None:
     """Each middleware's own CPU: its time inside minus the next one's."""
     for (inside, path), (deeper, _) in zip(totals, [*totals[1:], [0, ""]], strict=True):
         own = (inside - deeper) / requests / 1000

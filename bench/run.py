@@ -787,7 +787,9 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(shutil.rmtree, scratch, ignore_errors=True)
         admin = psycopg.connect(f"{args.postgres}/postgres", autocommit=True)
         stack.callback(admin.close)
-        pg_version = "PostgreSQL " + admin.execute("SHOW server_version").fetchone()[0]
+        version_row = admin.execute("SHOW server_version").fetchone()
+        assert version_row is not None  # SHOW answers one row
+        pg_version = "PostgreSQL " + version_row[0]
         admin.execute(f'CREATE DATABASE "{database}"')
         stack.callback(
             admin.execute, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'

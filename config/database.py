@@ -8,7 +8,7 @@ DJANGO_POSTGRESQL = "django.db.backends.postgresql"
 POSTGRESQL = "core.postgresql"
 
 
-def database_from_url(url: str, **options) -> dict:
+def database_from_url(url: str, **options) -> dj_database_url.DBConfig:
     config = dj_database_url.parse(url, **options)
     if config["ENGINE"] == DJANGO_POSTGRESQL:
         config["ENGINE"] = POSTGRESQL

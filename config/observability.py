@@ -6,12 +6,15 @@ before the application is loaded.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_str
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 LOG_FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -159,7 +162,7 @@ def sentry_init(
     )
 
 
-def sentry_before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def sentry_before_send(event: Event, hint: Hint) -> Event:
     """Drops the query string and redacts share tokens and reset keys from the URL."""
     request = event.get("request")
     if isinstance(request, dict):

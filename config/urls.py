@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.views import InvitationAcceptPage
@@ -11,7 +11,7 @@ from core.metrics import metrics
 from core.throttling import admin_login_throttled
 from resources.views import PublicResourceView
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("health/", core_views.HealthView.as_view(), name="health"),
     path("auth/", include(("accounts.urls", "auth"))),
     path("admin/", include(("accounts.admin_urls", "admin-api"))),

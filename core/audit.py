@@ -76,7 +76,7 @@ def record_activity(
     return ActivityLog.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,
-        target_type=target._meta.model_name if target is not None else "",
+        target_type=(target._meta.model_name or "") if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         ip=context.ip,
         user_agent=context.user_agent,

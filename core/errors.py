@@ -62,20 +62,22 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     from rest_framework.views import exception_handler
 
     response = exception_handler(exc, context)
-    if response is None:
-        return None
+    # It answers APIExceptions only (Http404 and PermissionDenied became ones above):
+    # the isinstance() narrows the type, it turns nothing away.
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
 
     if isinstance(exc, exceptions.ValidationError):
         errors = _as_field_errors(exc.detail)
         body = {"detail": _first_message(errors), "code": "invalid", "errors": errors}
     else:
-        detail = exc.detail
+        detail: Any = exc.detail
         if isinstance(detail, dict):  # simplejwt nests {"detail", "code", "messages"}
             detail = detail.get("detail", _first_message(detail))
         code = getattr(exc, "code", None) or _code_of(exc)
         body = {"detail": str(detail), "code": code}
-        if getattr(exc, "errors", None):
-            body["errors"] = exc.errors
+        if listed_errors := getattr(exc, "errors", None):
+            body["errors"] = listed_errors
     response.data = body
     return response
 

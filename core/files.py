@@ -41,7 +41,7 @@ def file_remove_now(path: str) -> None:
         FileDeletion.objects.create(path=path, attempts=1)
 
 
-def files_delete_on_commit(paths: Iterable[str]) -> None:
+def files_delete_on_commit(paths: Iterable[str | None]) -> None:
     """Queues removal of stored files; call inside the transaction that drops their rows."""
     deletions = FileDeletion.objects.bulk_create(
         [FileDeletion(path=path) for path in paths if path]

@@ -158,7 +158,11 @@ def probe_response(
 
 def _security_headers() -> SecurityMiddleware:
     # Reads its settings once, as it does in the middleware stack.
-    return SecurityMiddleware(lambda request: None)
+    return SecurityMiddleware(_no_response)
+
+
+def _no_response(request: HttpRequest) -> HttpResponse:
+    raise NotImplementedError("only SecurityMiddleware.process_response() is used")
 
 
 class HealthProbeMiddleware:

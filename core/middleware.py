@@ -53,7 +53,8 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
-        request.request_id = request_id
+        # An attribute HttpRequest does not declare, hence setattr().
+        setattr(request, "request_id", request_id)  # noqa: B010
         token = bind_request_id(request_id)
         try:
             response = self.get_response(request)
@@ -125,7 +126,8 @@ class ContentSecurityPolicyMiddleware:
         if policy is None:
             return self.get_response(request)
         nonce = secrets.token_urlsafe(18)
-        request.csp_nonce = nonce
+        # For the templates; an attribute HttpRequest does not declare.
+        setattr(request, "csp_nonce", nonce)  # noqa: B010
         response = self.get_response(request)
         if response.get("Content-Type", "").startswith(
             "text/html"
@@ -161,7 +163,7 @@ class RequestBodyLimitMiddleware:
         if (
             is_api(request)
             and _declared_length(request) > settings.MAX_JSON_BODY
-            and request.content_type.lower() != "multipart/form-data"
+            and (request.content_type or "").lower() != "multipart/form-data"
         ):
             return json_error(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,

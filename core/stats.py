@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Sum
@@ -24,9 +24,7 @@ def _counts_by(field: str, choices: list[str]) -> dict[str, int]:
 
 def _signups_by_day(today: date) -> list[dict[str, Any]]:
     first = today - timedelta(days=SIGNUP_DAYS - 1)
-    start = timezone.make_aware(
-        timezone.datetime.combine(first, timezone.datetime.min.time())
-    )
+    start = timezone.make_aware(datetime.combine(first, datetime.min.time()))
     rows = (
         User.objects.filter(date_joined__gte=start)
         .annotate(day=TruncDate("date_joined"))

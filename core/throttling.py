@@ -36,10 +36,11 @@ class FixedWindowThrottle(BaseThrottle):
 
     scope = ""
 
-    def ident(self, request: Request) -> str | None:
+    # A Django HttpRequest too: admin_login_throttled() counts the admin's login form.
+    def ident(self, request: HttpRequest) -> str | None:
         raise NotImplementedError
 
-    def allow_request(self, request: Request, view: APIView) -> bool:
+    def allow_request(self, request: HttpRequest, view: APIView | None) -> bool:
         ident = self.ident(request)
         if not ident:
             return True
@@ -63,15 +64,16 @@ class FixedWindowThrottle(BaseThrottle):
 class SignInIPThrottle(FixedWindowThrottle):
     scope = "signin_ip"
 
-    def ident(self, request: Request) -> str | None:
+    def ident(self, request: HttpRequest) -> str | None:
         return client_ip(request)
 
 
 class SignInAccountThrottle(FixedWindowThrottle):
     scope = "signin_account"
 
-    def ident(self, request: Request) -> str | None:
-        email = request.data.get("email") if hasattr(request.data, "get") else None
+    def ident(self, request: HttpRequest) -> str | None:
+        data: Any = request.data if isinstance(request, Request) else None
+        email = data.get("email") if hasattr(data, "get") else None
         return _account_ident(email)
 
 

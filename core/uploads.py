@@ -47,7 +47,7 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
         self._received = 0
         self._sha256 = hashlib.sha256()
 
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self._received += len(raw_data)
         if self._received > settings.MAX_UPLOAD_SIZE:
             self.file.close()
@@ -55,9 +55,11 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
         self._sha256.update(raw_data)
         return super().receive_data_chunk(raw_data, start)
 
-    def file_complete(self, file_size: int) -> UploadedFile:
+    def file_complete(self, file_size: int) -> UploadedFile | None:
         uploaded = super().file_complete(file_size)
-        uploaded.sha256 = self._sha256.hexdigest()
+        if uploaded is not None:
+            # Read by checksum_of(), which then need not read the file again.
+            setattr(uploaded, "sha256", self._sha256.hexdigest())  # noqa: B010
         return uploaded
 
 
@@ -102,7 +104,7 @@ def validate_upload(
     file: UploadedFile, *, allowed: list[str] | None = None
 ) -> DetectedType:
     """The detected type of an upload, or a 413/415 error."""
-    if file.size > settings.MAX_UPLOAD_SIZE:
+    if file.size is not None and file.size > settings.MAX_UPLOAD_SIZE:
         raise _too_large()
     detected = detect_type(file)
     allowed = allowed if allowed is not None else settings.ALLOWED_UPLOAD_TYPES
@@ -112,8 +114,8 @@ def validate_upload(
 
 
 def checksum_of(file: UploadedFile) -> str:
-    if getattr(file, "sha256", None):
-        return file.sha256
+    if sha256 := getattr(file, "sha256", None):
+        return sha256
     digest = hashlib.sha256()
     for chunk in file.chunks():
         digest.update(chunk)

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.generic import TemplateView
 from django.views.static import serve as static_serve
 from django_filters.rest_framework import ChoiceFilter, FilterSet, UUIDFilter
@@ -28,6 +28,7 @@ from core.serializers import (
     MigrationStatusSerializer,
     StatsSerializer,
 )
+from core.signed_in import signed_in_user
 from core.stats import admin_stats
 from core.storage import backend_named
 from core.storage.local import asset_link_valid
@@ -81,7 +82,7 @@ class MigrationsView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        applied_now = migrations_apply(applied_by=request.user)
+        applied_now = migrations_apply(applied_by=signed_in_user(request))
         return Response({"applied_now": applied_now})
 
 
@@ -89,7 +90,7 @@ class MigrationsView(APIView):
 INLINE_SAFE_TYPES = frozenset(UPLOAD_EXTENSIONS)
 
 
-def serve_asset(request: HttpRequest, path: str) -> HttpResponse:
+def serve_asset(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     """Uploaded files from local disk, for a signed, unexpired link only; never a page."""
     if not asset_link_valid(
         path,
@@ -97,7 +98,7 @@ def serve_asset(request: HttpRequest, path: str) -> HttpResponse:
         signature=request.GET.get("signature", ""),
     ):
         raise Http404("No such file.")
-    response = static_serve(request, path, document_root=settings.MEDIA_ROOT)
+    response = static_serve(request, path, document_root=str(settings.MEDIA_ROOT))
     # A sandboxed document runs no script, even if markup ever slipped through.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
     content_type = response.get("Content-Type", "").split(";")[0].strip()

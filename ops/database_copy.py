@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
@@ -30,6 +30,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from config.database import database_from_url
 from ops.migrations_service import migrate_quietly, migration_lock
+
+if TYPE_CHECKING:
+    from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
 SOURCE, TARGET = "source", "target"
 # The rows a fresh `migrate` creates, and what makes two of them the same row.
@@ -139,6 +142,7 @@ def _topological(
             field.related_model._meta.concrete_model
             for field in model._meta.local_concrete_fields
             if field.is_relation
+            and field.related_model is not None  # always so for a relation
             and (nullable_edges or not field.null)
             and field.related_model._meta.concrete_model in included
             and field.related_model._meta.concrete_model is not model
@@ -165,7 +169,8 @@ def _ensure_source_ready() -> None:
     name = str(connection.settings_dict["NAME"])
     if (
         connection.vendor == "sqlite"
-        and not connection.is_in_memory_db()
+        # cast: the "sqlite" vendor is Django's SQLite backend.
+        and not cast("SQLiteWrapper", connection).is_in_memory_db()
         and not Path(name).is_file()
     ):
         raise DatabaseCopyError(f"The source database file {name} does not exist.")
@@ -296,7 +301,9 @@ def _model_copy(model: type[models.Model], batch_size: int) -> None:
     for chunk in _chunks(rows, per_insert):
         # bulk_create() would run pre_save(), stamping auto_now fields with the
         # current time; a raw insert keeps each value exactly as the source has it.
-        manager._insert(chunk, fields=columns, using=TARGET, raw=True)
+        # Why the ignore: django-stubs omit Manager._insert (QuerySet's, which
+        # Django copies onto managers: queryset_only = False).
+        manager._insert(chunk, fields=columns, using=TARGET, raw=True)  # type: ignore[attr-defined]
 
 
 def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:

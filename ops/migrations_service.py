@@ -9,6 +9,7 @@ to the database.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import tempfile
 import threading
@@ -16,7 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -25,12 +27,15 @@ from django.db.migrations.loader import MigrationLoader
 
 from core.audit import Action, record_activity
 
+fcntl: ModuleType | None
 try:
-    import fcntl
+    fcntl = importlib.import_module("fcntl")
 except ImportError:  # Windows: no flock; a lock within the process is all there is
     fcntl = None
 
 if TYPE_CHECKING:
+    from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
+
     from accounts.models import User
 
 # Any fixed 64-bit number works, as long as every process uses the same one.
@@ -47,7 +52,8 @@ class MigrationStatus:
 def migrations_status(*, using: str = DEFAULT_DB_ALIAS) -> MigrationStatus:
     """Every migration as "app_label.name", in plan order, split into applied and pending."""
     loader = MigrationLoader(connections[using], ignore_no_migrations=True)
-    applied, pending = [], []
+    applied: list[str] = []
+    pending: list[str] = []
     for key in _full_plan(loader):
         label = f"{key[0]}.{key[1]}"
         (applied if key in loader.applied_migrations else pending).append(label)
@@ -128,7 +134,11 @@ def migration_lock_path(connection: BaseDatabaseWrapper) -> Path:
     """The lock file: beside a SQLite file, else in the temp folder."""
     settings = connection.settings_dict
     name = str(settings["NAME"])
-    if connection.vendor == "sqlite" and not connection.is_in_memory_db():
+    # cast: the "sqlite" vendor is Django's SQLite backend.
+    if (
+        connection.vendor == "sqlite"
+        and not cast("SQLiteWrapper", connection).is_in_memory_db()
+    ):
         database = Path(name)
         return database.with_name(f"{database.name}.migrate.lock")
     # In-memory databases (the tests') and servers without advisory locks.

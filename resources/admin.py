@@ -2,14 +2,17 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.signed_in import signed_in_user
 from resources import services
 from resources.models import Resource, ResourceFile
+
+# A tuple, which both options' types accept (a list is one or the other).
+FILE_FIELDS = ("name", "content_type", "size", "created_at")
 
 
 class ResourceFileInline(admin.TabularInline):
     model = ResourceFile
-    fields = ["name", "content_type", "size", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = FILE_FIELDS
     extra = 0
     can_delete = False
 
@@ -24,10 +27,10 @@ class ResourceAdmin(admin.ModelAdmin):
     inlines = [ResourceFileInline]
 
     def delete_model(self, request: HttpRequest, obj: Resource) -> None:
-        services.resource_delete(resource=obj, actor=request.user)
+        services.resource_delete(resource=obj, actor=signed_in_user(request))
 
     def delete_queryset(
         self, request: HttpRequest, queryset: QuerySet[Resource]
     ) -> None:
         for resource in queryset:
-            services.resource_delete(resource=resource, actor=request.user)
+            services.resource_delete(resource=resource, actor=signed_in_user(request))

@@ -33,7 +33,9 @@ class ResourceSerializer(serializers.ModelSerializer):
     owner = UserSummarySerializer(read_only=True)
     files = ResourceFileSerializer(many=True, read_only=True)
     share_url = serializers.SerializerMethodField()
-    data = serializers.JSONField(required=False)
+    # Why the ignore: DRF's metaclass pops declared fields off the class, so the
+    # property Serializer.data stays; the stubs see a clash.
+    data = serializers.JSONField(required=False)  # type: ignore[assignment]
 
     class Meta:
         model = Resource

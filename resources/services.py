@@ -27,7 +27,10 @@ def resource_create(
         )
         record_activity(action=Action.RESOURCE_CREATED, actor=owner, target=resource)
     # A new resource has no files: answering it needs no query for them.
-    resource._prefetched_objects_cache = {"files": ResourceFile.objects.none()}
+    # Django's own prefetch cache, an attribute Model does not declare.
+    setattr(  # noqa: B010
+        resource, "_prefetched_objects_cache", {"files": ResourceFile.objects.none()}
+    )
     return resource
 
 
@@ -66,6 +69,8 @@ def user_resources_delete(*, user: User, **_: Any) -> None:
 def resource_file_add(*, resource: Resource, upload: UploadedFile) -> ResourceFile:
     """Stores the upload, then commits its row; a failure on either side leaves neither."""
     detected = validate_upload(upload)
+    upload_size = upload.size
+    assert upload_size is not None  # noqa: S101 (a received upload has a size)
     checksum = checksum_of(upload)
     path = file_store(
         file=upload, category="resources", owner_key=str(resource.pk), detected=detected
@@ -77,7 +82,7 @@ def resource_file_add(*, resource: Resource, upload: UploadedFile) -> ResourceFi
                 file=path,
                 name=_display_name(upload.name),
                 content_type=detected.content_type,
-                size=upload.size,
+                size=upload_size,
                 checksum=checksum,
             )
     except Exception:
@@ -110,7 +115,9 @@ def resource_share(*, resource: Resource, actor: User) -> str:
         if created:
             record_activity(action=Action.RESOURCE_SHARED, actor=actor, target=resource)
         resource.refresh_from_db(fields=["share_token"])
-    return resource.share_token
+    share_token = resource.share_token
+    assert share_token is not None  # noqa: S101 (set above, here or concurrently)
+    return share_token
 
 
 @transaction.atomic

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
+from typing import cast
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -16,6 +18,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from accounts.models import User
@@ -26,6 +29,7 @@ from core.schema import (
     NOT_FOUND,
     UNSUPPORTED_FILE_TYPE,
 )
+from core.signed_in import signed_in_user
 from resources import services
 from resources.models import Resource
 from resources.selectors import resource_files_by_resource, resource_rows
@@ -76,23 +80,27 @@ class ResourceViewSet(viewsets.ModelViewSet):
         # Rows, not instances: the same JSON as ResourceSerializer, a page of
         # 100 at a third of the CPU (bench/profile_paths.py).
         queryset = self.filter_queryset(self.get_queryset())
-        rows = self.paginate_queryset(resource_rows(queryset))
+        # cast: the paginator needs only count() and slices, which ResourceRows has.
+        rows = self.paginate_queryset(cast("Sequence[dict]", resource_rows(queryset)))
+        assert rows is not None  # noqa: S101 (DEFAULT_PAGINATION_CLASS pages lists)
         files = resource_files_by_resource(resource_ids=[row["id"] for row in rows])
         data = resource_rows_json(rows, files, request=request)
         return self.get_paginated_response(data)
 
-    def perform_create(self, serializer: ResourceSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.resource_create(
-            owner=self.request.user, **serializer.validated_data
+            owner=signed_in_user(self.request), **serializer.validated_data
         )
 
-    def perform_update(self, serializer: ResourceSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        resource = serializer.instance
+        assert isinstance(resource, Resource)  # noqa: S101 (an update has its object)
         serializer.instance = services.resource_update(
-            resource=serializer.instance, **serializer.validated_data
+            resource=resource, **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Resource) -> None:
-        services.resource_delete(resource=instance, actor=self.request.user)
+        services.resource_delete(resource=instance, actor=signed_in_user(self.request))
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
@@ -136,14 +144,18 @@ class ResourceViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={201: ShareSerializer, **OWN})
     @action(detail=True, methods=["post"])
     def share(self, request: Request, pk: str | None = None) -> Response:
-        token = services.resource_share(resource=self.get_object(), actor=request.user)
+        token = services.resource_share(
+            resource=self.get_object(), actor=signed_in_user(request)
+        )
         body = {"share_url": share_url_for(request, token), "token": token}
         return Response(body, status=HTTPStatus.CREATED)
 
     @extend_schema(request=None, responses={204: NO_CONTENT, **OWN})
     @share.mapping.delete
     def unshare(self, request: Request, pk: str | None = None) -> Response:
-        services.resource_unshare(resource=self.get_object(), actor=request.user)
+        services.resource_unshare(
+            resource=self.get_object(), actor=signed_in_user(request)
+        )
         return Response(status=HTTPStatus.NO_CONTENT)
 
     @extend_schema(request=None, responses={200: ResourceSerializer, **OWN})

@@ -5,6 +5,9 @@ from django.http import HttpRequest
 
 from settings_app.models import Preferences
 
+# A tuple, which both options' types accept (a list is one or the other).
+SHOWN_FIELDS = ("user", *Preferences.FIELDS, "version", "updated_at")
+
 
 @admin.register(Preferences)
 class PreferencesAdmin(admin.ModelAdmin):
@@ -21,8 +24,7 @@ class PreferencesAdmin(admin.ModelAdmin):
     list_filter = ["theme"]
     search_fields = ["user__email"]
     list_select_related = ["user"]
-    fields = ["user", *Preferences.FIELDS, "version", "updated_at"]
-    readonly_fields = fields
+    fields = readonly_fields = SHOWN_FIELDS
 
     @admin.display(description="user", ordering="user__email")
     def user_email(self, preferences: Preferences) -> str:

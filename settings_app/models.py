@@ -70,7 +70,7 @@ def notifications_merged(
     }
 
 
-class PreferencesManager(models.Manager):
+class PreferencesManager(models.Manager["Preferences"]):
     def for_user(self, user: User) -> Preferences:
         """The user's preferences, created with the defaults on first read."""
         # get_or_create inserts inside a savepoint; when a concurrent first read
@@ -139,4 +139,9 @@ class Preferences(models.Model):
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        return {name: cls._meta.get_field(name).get_default() for name in cls.FIELDS}
+        defaults = {}
+        for name in cls.FIELDS:
+            field = cls._meta.get_field(name)
+            assert isinstance(field, models.Field)  # noqa: S101 (FIELDS are columns)
+            defaults[name] = field.get_default()
+        return defaults

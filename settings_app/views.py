@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.schema import INVALID, NOT_AUTHENTICATED, PRECONDITION_FAILED
+from core.signed_in import signed_in_user
 from settings_app import services
 from settings_app.models import Preferences
 from settings_app.serializers import PreferencesSerializer
@@ -50,7 +51,7 @@ class PreferencesView(APIView):
         responses={200: PreferencesSerializer, 401: NOT_AUTHENTICATED},
     )
     def get(self, request: Request) -> Response:
-        return _answer(Preferences.objects.for_user(request.user))
+        return _answer(Preferences.objects.for_user(signed_in_user(request)))
 
     @extend_schema(
         request=PreferencesSerializer,
@@ -72,7 +73,7 @@ class PreferencesView(APIView):
         serializer = PreferencesSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         preferences = services.preferences_update(
-            user=request.user,
+            user=signed_in_user(request),
             changes=serializer.validated_data,
             expected_etags=_expected_etags(request),
         )
@@ -86,4 +87,4 @@ class PreferencesResetView(APIView):
         responses={200: PreferencesSerializer, 401: NOT_AUTHENTICATED},
     )
     def post(self, request: Request) -> Response:
-        return _answer(services.preferences_reset(user=request.user))
+        return _answer(services.preferences_reset(user=signed_in_user(request)))

@@ -22,13 +22,16 @@ from django.conf import settings
 from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import get_adapters_template
 from psycopg import adapt, adapters, postgres
+from psycopg.abc import AdaptContext, Loader
 from psycopg.pq import Format
 
 HEALTH_CHECK_AFTER_IDLE = 1.0  # seconds
 
 _TIMESTAMPTZ = postgres.types["timestamptz"].oid
 # psycopg's own loader: the C one when psycopg[binary] or [c] is installed.
-_FastTimestamptzLoader = adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)
+_found_loader = adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)
+assert _found_loader is not None  # noqa: S101 (psycopg always has one)
+_FastTimestamptzLoader: type[Loader] = _found_loader
 
 
 class UTCTimestamptzLoader(adapt.Loader):
@@ -36,7 +39,7 @@ class UTCTimestamptzLoader(adapt.Loader):
     # registers a loader of its own.
     timezone = datetime.UTC
 
-    def __init__(self, oid: int, context: adapt.AdaptContext | None = None) -> None:
+    def __init__(self, oid: int, context: AdaptContext | None = None) -> None:
         super().__init__(oid, context)
         self._load = _FastTimestamptzLoader(oid, context).load
 
@@ -81,4 +84,4 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _close(self) -> None:
         self._used_at = None
-        super()._close()
+        super()._close()  # type: ignore[misc]  # django-stubs omit BaseDatabaseWrapper._close

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from config.env import env_bool, env_str
 from core.storage import options
 
 if TYPE_CHECKING:
     from django.core.files.storage import Storage
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    from core.storage.cloudinary import CloudinaryStorage
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,8 @@ class Backend:
     path: str  # STORAGES["default"]["BACKEND"]
     label: str
     options: Callable[[], dict] | None  # None: MEDIA_ROOT and MEDIA_URL decide
-    probe: Callable[[Storage], object]  # raises when the backend does not answer
+    # Raises when the backend does not answer; takes the row's own storage class.
+    probe: Callable[[Any], object]
     url_signing: str
 
 
@@ -36,13 +40,13 @@ def _list_root(storage: Storage) -> object:
     return storage.listdir("")  # disk or S3: one listing of the root
 
 
-def _list_one_blob(storage: Storage) -> object:
+def _list_one_blob(storage: GoogleCloudStorage) -> object:
     # The client's default retry keeps a refused connection going for 2 minutes.
     return list(storage.bucket.list_blobs(max_results=1, retry=None, timeout=5))
 
 
-def _ping(storage: Storage) -> object:
-    return storage.ping()  # listing would page through every asset, rate-limited
+def _ping(storage: CloudinaryStorage) -> None:
+    storage.ping()  # listing would page through every asset, rate-limited
 
 
 LOCAL = Backend(
@@ -100,4 +104,6 @@ def default_storage_config() -> dict:
             "CLOUD_STORAGE_PROVIDER must be s3, gcs or cloudinary when "
             f"USE_CLOUD_STORAGE=true, not {provider!r}"
         )
-    return {"BACKEND": backend.path, "OPTIONS": backend.options()}
+    backend_options = backend.options
+    assert backend_options is not None  # noqa: S101 (every cloud row has OPTIONS)
+    return {"BACKEND": backend.path, "OPTIONS": backend_options()}

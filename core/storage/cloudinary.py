@@ -166,8 +166,10 @@ class CloudinaryStorage(Storage):
                 files.append(relative)
         return sorted(folders), sorted(files)
 
-    def url(self, name: str, *, expires_at: int | None = None) -> str:
+    def url(self, name: str | None, *, expires_at: int | None = None) -> str:
         """A signed download link (local HMAC, no API call) that expires."""
+        if name is None:
+            raise TypeError("A Cloudinary download link needs the file's name.")
         resource_type, public_id, file_format = locate(name)
         if expires_at is None:
             expires_at = int(time.time()) + self._url_expire_seconds

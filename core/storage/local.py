@@ -59,7 +59,7 @@ class SignedFileSystemStorage(FileSystemStorage):
             expires = int(time.time()) + settings.FILE_URL_EXPIRE_SECONDS
         # The signature is URL-safe base64: nothing to quote (urlencode costs
         # a fifth of the URL, 100 times on a page of the resource list).
-        signature = asset_signature(name, expires=expires)
+        signature = asset_signature(name or "", expires=expires)
         return f"{self._unsigned_url(name)}?expires={expires}&signature={signature}"
 
     def _unsigned_url(self, name: str | None) -> str:

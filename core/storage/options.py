@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 from config.env import env_bool, env_int, env_str
@@ -70,7 +70,7 @@ def s3_options() -> dict:
             "CLOUD_STORAGE_CUSTOM_DOMAIN is not supported with s3: objects are "
             "private and their URLs are presigned against the bucket's endpoint"
         )
-    options = {
+    options: dict[str, Any] = {
         "bucket_name": _required("CLOUD_STORAGE_BUCKET", provider="s3"),
         "access_key": _required(
             "CLOUD_STORAGE_ACCESS_KEY",
@@ -150,7 +150,7 @@ def cloudinary_options() -> dict:
 
 
 def _cloudinary_options_from_variables() -> dict:
-    options = {
+    options: dict[str, str | bool] = {
         "cloud_name": _required("CLOUDINARY_CLOUD_NAME", provider="cloudinary"),
         "api_key": _required(
             "CLOUDINARY_API_KEY",
@@ -192,6 +192,7 @@ def _cloudinary_options_from_url(url: str) -> dict:
             f"CLOUDINARY_URL option {unknown[0]} is not supported here "
             f"(only {', '.join(sorted(_CLOUDINARY_URL_OPTIONS))})"
         )
+    flags: dict[str, bool] = {}
     if "private_cdn" in query:
-        query["private_cdn"] = query["private_cdn"].lower() in {"1", "true", "yes"}
-    return {**options, **query}
+        flags["private_cdn"] = query["private_cdn"].lower() in {"1", "true", "yes"}
+    return {**options, **query, **flags}

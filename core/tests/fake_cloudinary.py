@@ -25,6 +25,7 @@ from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cloudinary.utils import api_sign_request
@@ -116,10 +117,12 @@ def _multipart(content_type: str, body: bytes) -> Upload:
     upload = Upload(fields={})
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):  # None: a part with no body
+            payload = b""
         if name == "file":
             upload.file, upload.filename = payload, part.get_filename() or ""
-        else:
+        elif isinstance(name, str):
             upload.fields[name] = payload.decode()
     return upload
 
@@ -159,7 +162,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
         if not valid or time.time() > expires_at:
             self._answer(*_error(HTTPStatus.UNAUTHORIZED, "Invalid or expired link"))
             return
-        resource_type = self._route()[0]
+        route = self._route()
+        assert route is not None  # do_GET routed the download here
+        resource_type = route[0]
         asset = self.fake.assets.get((resource_type, query.get("public_id", "")))
         if (
             asset is None
@@ -271,7 +276,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
         start = int(query.get("next_cursor", 0))
         size = min(int(query.get("max_results", 10)), self.fake.page_size)
         page = matching[start : start + size]
-        body = {"resources": [self.fake.describe(asset) for asset in page]}
+        body: dict[str, Any] = {
+            "resources": [self.fake.describe(asset) for asset in page]
+        }
         if start + size < len(matching):
             body["next_cursor"] = str(start + size)
         return HTTPStatus.OK, body

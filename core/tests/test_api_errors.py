@@ -113,11 +113,12 @@ def test_an_unknown_page_outside_api_is_still_html(debug):
 
 
 def _answer_to(exception: Exception, path: str = "/api/v1/anything/"):
+    from django.http import HttpResponse
     from django.test import RequestFactory
 
     from core.middleware import ApiExceptionMiddleware
 
-    middleware = ApiExceptionMiddleware(lambda request: None)
+    middleware = ApiExceptionMiddleware(lambda request: HttpResponse())
     return middleware.process_exception(RequestFactory().get(path), exception)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from http import HTTPStatus
 
 import pytest
@@ -32,7 +33,7 @@ needs_postgresql = pytest.mark.skipif(
 
 
 @pytest.fixture
-def rolled_back(transactional_db) -> list[str]:
+def rolled_back(transactional_db) -> Iterator[list[str]]:
     """Unapplies every migration of one app; returns what is pending afterwards."""
     call_command("migrate", ROLLED_BACK_APP, "zero", verbosity=0)
     executor = MigrationExecutor(connection)

@@ -41,8 +41,12 @@ class _Loads(HTMLParser):
                 ]
             elif value:
                 self.urls.append(value)
-        if tag == "link" and values.get("rel") == "stylesheet" and values.get("href"):
-            self.stylesheets.append(values["href"])
+        if (
+            tag == "link"
+            and values.get("rel") == "stylesheet"
+            and (href := values.get("href"))
+        ):
+            self.stylesheets.append(href)
         if style := values.get("style"):
             self.urls += _css_urls(style)
         self._in_style = tag == "style"

@@ -113,6 +113,7 @@ def deployed(production_env) -> Iterator[tuple[Site, subprocess.Popen, dict]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    assert web.stdout is not None  # stdout=PIPE
     site = Site(int(env["PORT"]))
     deadline = time.monotonic() + 30
     while True:

@@ -24,6 +24,7 @@ def _with_file(resource_factory) -> tuple[Resource, str]:
     stored = services.resource_file_add(
         resource=resource, upload=upload("notes.txt", b"hello")
     )
+    assert stored.file.name is not None
     return resource, stored.file.name
 
 

@@ -32,12 +32,11 @@ class Problems:
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.uncaught.append(str(error)))
         page.on("requestfailed", lambda request: self.failed.append(request.url))
-        page.on(
-            "response",
-            lambda response: (
-                response.status >= 400 and self.failed.append(response.url)
-            ),
-        )
+        page.on("response", self._on_response)
+
+    def _on_response(self, response) -> None:
+        if response.status >= 400:
+            self.failed.append(response.url)
 
     def _on_console(self, message) -> None:
         if message.type == "error":
