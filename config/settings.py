@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "resources",
     "settings_app",
     "ops",
+    "console",
 ]
 
 MIDDLEWARE = [
