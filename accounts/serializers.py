@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import AccessRequest, AuthSession, User, verified_addresses
+from accounts.models import AuthSession, User, verified_addresses
 
 
 def email_verified_of(user: User) -> bool:
@@ -70,19 +70,6 @@ def user_to_json(user: User, *, request: HttpRequest | None = None) -> dict:
     if request is not None and user.avatar_file:
         data["avatar_url"] = avatar_url_of(user, request)
     return data
-
-
-class AdminUserUpdateSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = User
-        fields = ["role", "status", "full_name"]
-        extra_kwargs = {name: {"required": False} for name in fields}
-
-
-class AdminUserCreateSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    full_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
-    role = serializers.ChoiceField(choices=User.Role.choices, required=False)
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
@@ -193,35 +180,3 @@ class InvitationAcceptSerializer(serializers.Serializer):
     uid = serializers.CharField()
     token = serializers.CharField()
     new_password = serializers.CharField(trim_whitespace=False)
-
-
-class AccessRequestSerializer(serializers.ModelSerializer):
-    user = UserSummarySerializer(read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
-    full_name = serializers.CharField(source="user.full_name", read_only=True)
-    decided_by = UserSummarySerializer(read_only=True, allow_null=True)
-
-    class Meta:
-        model = AccessRequest
-        fields = [
-            "id",
-            "user",
-            "email",
-            "full_name",
-            "reason",
-            "status",
-            "created_at",
-            "decided_at",
-            "decided_by",
-            "note",
-        ]
-        read_only_fields = fields
-
-
-class ApproveSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=User.Role.choices, required=False)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-
-
-class RejectSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)

@@ -11,7 +11,6 @@ from django.shortcuts import render
 from django.views import View
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
-from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,14 +22,12 @@ from accounts import services, sessions, tasks
 from accounts.errors import AuthenticationFailed, InvalidCredentials, InvalidInput
 from accounts.google import google_id_token_verify, user_sign_in_with_google
 from accounts.invitations import invited_user
-from accounts.models import AccessRequest, AuthSession, User
-from accounts.permissions import IsAdmin
+from accounts.models import AuthSession, User
 from core.schema import (
     FILE_TOO_LARGE,
     INVALID,
     NOT_AUTHENTICATED,
     NOT_FOUND,
-    PERMISSION_DENIED,
     SIGN_IN_REFUSED,
     THROTTLED,
     UNSUPPORTED_FILE_TYPE,
@@ -445,132 +442,3 @@ class EmailResendView(PublicAuthView):
         # In the background, like resets: the answer never tells what is known.
         tasks.email_confirmation_resend.enqueue(data["email"])
         return Response({"detail": ACCEPTED_DETAIL}, status=HTTPStatus.ACCEPTED)
-
-
-# --- Admin API ----------------------------------------------------------------------
-
-
-ADMIN_ERRORS = {401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
-
-
-@extend_schema_view(
-    list=extend_schema(responses={200: s.UserSerializer, **ADMIN_ERRORS}),
-    retrieve=extend_schema(
-        responses={200: s.UserSerializer, **ADMIN_ERRORS, 404: NOT_FOUND}
-    ),
-)
-class AdminUserViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
-    permission_classes = [IsAdmin]
-    serializer_class = s.UserSerializer
-    filterset_fields = ["status", "role"]
-    search_fields = ["email", "full_name"]
-    ordering_fields = ["date_joined", "email", "last_login", "status", "role"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
-
-    def get_queryset(self):
-        return User.objects.with_email_verified()
-
-    @extend_schema(
-        request=s.AdminUserCreateSerializer,
-        responses={
-            201: s.UserSerializer,
-            400: error("`invalid` or `email_taken`."),
-            **ADMIN_ERRORS,
-        },
-    )
-    def create(self, request: Request, *args, **kwargs) -> Response:
-        serializer = s.AdminUserCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = services.user_invite(
-            invited_by=request.user, **serializer.validated_data
-        )
-        return Response(
-            s.user_to_json(self.get_queryset().get(pk=user.pk)),
-            status=HTTPStatus.CREATED,
-        )
-
-    @extend_schema(
-        request=s.AdminUserUpdateSerializer,
-        responses={
-            200: s.UserSerializer,
-            400: error(
-                "`invalid`; `last_admin` when it would demote or disable the last "
-                "active admin."
-            ),
-            **ADMIN_ERRORS,
-            404: NOT_FOUND,
-        },
-    )
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:
-        user = self.get_object()
-        serializer = s.AdminUserUpdateSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        services.user_update(
-            user=user, updated_by=request.user, **serializer.validated_data
-        )
-        return Response(s.user_to_json(self.get_queryset().get(pk=user.pk)))
-
-
-@extend_schema_view(
-    list=extend_schema(responses={200: s.AccessRequestSerializer, **ADMIN_ERRORS}),
-    retrieve=extend_schema(
-        responses={200: s.AccessRequestSerializer, **ADMIN_ERRORS, 404: NOT_FOUND}
-    ),
-)
-class AdminAccessRequestViewSet(viewsets.ReadOnlyModelViewSet):
-    permission_classes = [IsAdmin]
-    serializer_class = s.AccessRequestSerializer
-    filterset_fields = ["status"]
-    search_fields = ["user__email", "user__full_name", "reason"]
-    ordering_fields = ["created_at", "decided_at", "status"]
-
-    def get_queryset(self):
-        return AccessRequest.objects.select_related("user", "decided_by")
-
-    @extend_schema(
-        request=s.ApproveSerializer,
-        responses={
-            200: s.AccessRequestSerializer,
-            400: INVALID,
-            **ADMIN_ERRORS,
-            404: NOT_FOUND,
-        },
-    )
-    @action(detail=True, methods=["post"])
-    def approve(self, request: Request, pk: str | None = None) -> Response:
-        serializer = s.ApproveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        access_request = services.access_request_approve(
-            access_request=self.get_object(),
-            decided_by=request.user,
-            **serializer.validated_data,
-        )
-        return Response(s.AccessRequestSerializer(self._reloaded(access_request)).data)
-
-    @extend_schema(
-        request=s.RejectSerializer,
-        responses={
-            200: s.AccessRequestSerializer,
-            400: error("`invalid`; `last_admin` when it would reject the last admin."),
-            **ADMIN_ERRORS,
-            404: NOT_FOUND,
-        },
-    )
-    @action(detail=True, methods=["post"])
-    def reject(self, request: Request, pk: str | None = None) -> Response:
-        serializer = s.RejectSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        access_request = services.access_request_reject(
-            access_request=self.get_object(),
-            decided_by=request.user,
-            **serializer.validated_data,
-        )
-        return Response(s.AccessRequestSerializer(self._reloaded(access_request)).data)
-
-    def _reloaded(self, access_request: AccessRequest) -> AccessRequest:
-        return self.get_queryset().get(pk=access_request.pk)

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "resources",
     "settings_app",
     "ops",
+    "console",
 ]
 
 MIDDLEWARE = [

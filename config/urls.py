@@ -14,7 +14,7 @@ from resources.views import PublicResourceView
 api_v1: list[URLPattern | URLResolver] = [
     path("health/", core_views.HealthView.as_view(), name="health"),
     path("auth/", include(("accounts.urls", "auth"))),
-    path("admin/", include(("accounts.admin_urls", "admin-api"))),
+    path("admin/", include(("console.urls", "admin-api"))),
     path("resources/", include(("resources.urls", "resources"))),
     path(
         "public/resources/<str:token>/",
@@ -22,7 +22,7 @@ api_v1: list[URLPattern | URLResolver] = [
         name="public-resource",
     ),
     path("settings/", include(("settings_app.urls", "settings"))),
-    path("migrate/", include(("core.migrate_urls", "migrate"))),
+    path("migrate/", include(("console.migrate_urls", "migrate"))),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

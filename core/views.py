@@ -7,32 +7,17 @@ from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.generic import TemplateView
 from django.views.static import serve as static_serve
-from django_filters.rest_framework import ChoiceFilter, FilterSet, UUIDFilter
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsAdmin
 from core import health
 from core.file_types import EXTENSIONS as UPLOAD_EXTENSIONS
-from core.models import ActivityLog
-from core.schema import NOT_AUTHENTICATED, PERMISSION_DENIED
-from core.selectors import by_or_about_user
-from core.serializers import (
-    ActivityLogSerializer,
-    MigrationsAppliedSerializer,
-    MigrationStatusSerializer,
-    StatsSerializer,
-)
-from core.signed_in import signed_in_user
-from core.stats import admin_stats
 from core.storage import backend_named
 from core.storage.local import asset_link_valid
-from ops.migrations_service import migrations_apply, migrations_status
 
 HealthSerializer = inline_serializer(
     "Health",
@@ -56,36 +41,6 @@ class HealthView(APIView):
         return Response(current.body, status=current.status)
 
 
-class MigrationsView(APIView):
-    """Lists and applies schema migrations, for hosts without a shell."""
-
-    permission_classes = [IsAdmin]
-
-    @extend_schema(
-        request=None,
-        responses={
-            200: MigrationStatusSerializer,
-            401: NOT_AUTHENTICATED,
-            403: PERMISSION_DENIED,
-        },
-    )
-    def get(self, request: Request) -> Response:
-        status = migrations_status()
-        return Response(MigrationStatusSerializer(status).data)
-
-    @extend_schema(
-        request=None,
-        responses={
-            200: MigrationsAppliedSerializer,
-            401: NOT_AUTHENTICATED,
-            403: PERMISSION_DENIED,
-        },
-    )
-    def post(self, request: Request) -> Response:
-        applied_now = migrations_apply(applied_by=signed_in_user(request))
-        return Response({"applied_now": applied_now})
-
-
 # The types uploads are vetted for render harmlessly; anything else is an attachment.
 INLINE_SAFE_TYPES = frozenset(UPLOAD_EXTENSIONS)
 
@@ -105,39 +60,6 @@ def serve_asset(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     if content_type not in INLINE_SAFE_TYPES:
         response["Content-Disposition"] = "attachment"
     return response
-
-
-class ActivityLogFilter(FilterSet):
-    user = UUIDFilter(method="filter_user", label="Entries by or about this user id")
-    action = ChoiceFilter(choices=ActivityLog.Action.choices)
-
-    class Meta:
-        model = ActivityLog
-        fields = ["user", "action"]
-
-    def filter_user(self, queryset, name, value):
-        return queryset.filter(by_or_about_user(value))
-
-
-class ActivityLogView(ListAPIView):
-    """The audit trail, newest first (admins only)."""
-
-    permission_classes = [IsAdmin]
-    serializer_class = ActivityLogSerializer
-    filterset_class = ActivityLogFilter
-    search_fields: list[str] = []
-    ordering_fields = ["created_at"]
-    queryset = ActivityLog.objects.select_related("actor")
-
-
-class StatsView(APIView):
-    permission_classes = [IsAdmin]
-
-    @extend_schema(
-        responses={200: StatsSerializer, 401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
-    )
-    def get(self, request: Request) -> Response:
-        return Response(admin_stats())
 
 
 class StartPageView(TemplateView):

@@ -1,1 +1,1 @@
-"""What operators run: the tunnel, database copies, locked migrations, file purges."""
+"""What operators and developers run: tunnel, copies, migrations, purges, demo data."""

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.signed_in import signed_in_user
+from accounts.permissions import signed_in_user
 from resources import services
 from resources.models import Resource, ResourceFile
 

@@ -22,6 +22,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.permissions import signed_in_user
 from core.schema import (
     FILE_TOO_LARGE,
     INVALID,
@@ -29,7 +30,6 @@ from core.schema import (
     NOT_FOUND,
     UNSUPPORTED_FILE_TYPE,
 )
-from core.signed_in import signed_in_user
 from resources import services
 from resources.models import Resource
 from resources.selectors import resource_files_by_resource, resource_rows

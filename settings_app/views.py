@@ -7,8 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import signed_in_user
 from core.schema import INVALID, NOT_AUTHENTICATED, PRECONDITION_FAILED
-from core.signed_in import signed_in_user
 from settings_app import services
 from settings_app.models import Preferences
 from settings_app.serializers import PreferencesSerializer

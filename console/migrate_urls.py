@@ -1,5 +1,5 @@
 from django.urls import path
 
-from core.views import MigrationsView
+from console.views import MigrationsView
 
 urlpatterns = [path("", MigrationsView.as_view(), name="migrations")]

@@ -1,8 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts import views
-from core.views import ActivityLogView, StatsView
+from console import views
 
 router = SimpleRouter()
 router.register("users", views.AdminUserViewSet, basename="admin-user")
@@ -11,7 +10,7 @@ router.register(
 )
 
 urlpatterns = [
-    path("activity/", ActivityLogView.as_view(), name="activity"),
-    path("stats/", StatsView.as_view(), name="stats"),
+    path("activity/", views.ActivityLogView.as_view(), name="activity"),
+    path("stats/", views.StatsView.as_view(), name="stats"),
     *router.urls,
 ]

@@ -25,6 +25,6 @@ def pending_access_request_count() -> int:
 @register.simple_tag
 def approval_console_stats() -> dict:
     """The admin dashboard's figures (the same as GET /api/v1/admin/stats/)."""
-    from core.stats import admin_stats
+    from console.stats import admin_stats
 
     return admin_stats()
