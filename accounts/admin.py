@@ -36,6 +36,7 @@ from accounts.models import (
     normalize_email,
     verified_addresses,
 )
+from accounts.permissions import signed_in_user
 from core.selectors import activity_for_user
 
 RECENT_ACTIVITY_LIMIT = 20
@@ -83,14 +84,14 @@ def _decide(
                     if decision == "approve":
                         services.access_request_approve(
                             access_request=access_request,
-                            decided_by=request.user,
+                            decided_by=signed_in_user(request),
                             role=form.cleaned_data["role"] or None,
                             note=note,
                         )
                     else:
                         services.access_request_reject(
                             access_request=access_request,
-                            decided_by=request.user,
+                            decided_by=signed_in_user(request),
                             note=note,
                         )
                     decided += 1
@@ -418,7 +419,7 @@ class UserAdmin(admin.ModelAdmin):
     ) -> None:
         if not change:
             invited = services.user_invite(
-                invited_by=request.user,
+                invited_by=signed_in_user(request),
                 email=form.cleaned_data["email"],
                 full_name=form.cleaned_data["full_name"],
                 role=form.cleaned_data["role"],
@@ -431,7 +432,7 @@ class UserAdmin(admin.ModelAdmin):
             role=form.cleaned_data["role"],
             status=form.cleaned_data["status"],
             full_name=form.cleaned_data["full_name"],
-            updated_by=request.user,
+            updated_by=signed_in_user(request),
         )
         if "avatar_url" in form.changed_data:
             # Unchanged, the field is blank for an uploaded avatar: saving it as
@@ -472,11 +473,11 @@ class UserAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
-        services.user_delete_by_admin(user=obj, deleted_by=request.user)
+        services.user_delete_by_admin(user=obj, deleted_by=signed_in_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
-            services.user_delete_by_admin(user=user, deleted_by=request.user)
+            services.user_delete_by_admin(user=user, deleted_by=signed_in_user(request))
 
     def password_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         user = self.get_object(request, unquote(object_id))
@@ -490,7 +491,7 @@ class UserAdmin(admin.ModelAdmin):
                 services.user_set_password(
                     user=user,
                     password=form.cleaned_data["new_password1"],
-                    set_by=request.user,
+                    set_by=signed_in_user(request),
                 )
             except InvalidInput as exc:
                 for message in (exc.errors or {}).get("password", []):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import ClassVar
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import (
@@ -58,7 +59,8 @@ class PasswordChange:
     keep_session_id: str | None = None
 
 
-class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+# django-stubs can't type a from_queryset() base class (mypy_django_plugin limit).
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
@@ -118,7 +120,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+    # Set by AbstractBaseUser.set_password() until the next save; set_password() below.
+    _password: str | None
+    _password_change: PasswordChange | None = None
 
     class Meta:
         ordering = ["-date_joined"]
@@ -208,7 +213,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self
 
     @property
-    def is_active(self) -> bool:
+    def is_active(self) -> bool:  # type: ignore[override]  # Django's: a plain True
         # Django's session auth, the admin and allauth read this: only approved
         # users may hold a web session, so rejecting an admin locks /admin/ at once.
         return self.status == self.Status.APPROVED

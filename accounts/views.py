@@ -23,6 +23,7 @@ from accounts.errors import AuthenticationFailed, InvalidCredentials, InvalidInp
 from accounts.google import google_id_token_verify, user_sign_in_with_google
 from accounts.invitations import invited_user
 from accounts.models import AuthSession, User
+from accounts.permissions import signed_in_user
 from core.schema import (
     FILE_TOO_LARGE,
     INVALID,
@@ -191,7 +192,7 @@ class LogoutView(AnonymousView):
 class LogoutAllView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT, 401: NOT_AUTHENTICATED})
     def post(self, request: Request) -> Response:
-        sessions.user_logout_all(user=request.user)
+        sessions.user_logout_all(user=signed_in_user(request))
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
@@ -227,7 +228,7 @@ class SessionViewSet(
 class MeView(APIView):
     @extend_schema(responses={200: s.UserSerializer, 401: NOT_AUTHENTICATED})
     def get(self, request: Request) -> Response:
-        return Response(s.user_to_json(request.user, request=request))
+        return Response(s.user_to_json(signed_in_user(request), request=request))
 
     @extend_schema(
         request=s.ProfileSerializer,
@@ -237,7 +238,7 @@ class MeView(APIView):
         serializer = s.ProfileSerializer(request.user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         user = services.user_update_profile(
-            user=request.user, **serializer.validated_data
+            user=signed_in_user(request), **serializer.validated_data
         )
         return Response(s.user_to_json(user, request=request))
 
@@ -255,7 +256,8 @@ class MeView(APIView):
         serializer = s.AccountDeleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_delete(
-            user=request.user, password=serializer.validated_data.get("password")
+            user=signed_in_user(request),
+            password=serializer.validated_data.get("password"),
         )
         return Response(status=HTTPStatus.NO_CONTENT)
 
@@ -277,7 +279,7 @@ class AvatarView(APIView):
         serializer = s.AvatarUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_set_avatar(
-            user=request.user,
+            user=signed_in_user(request),
             upload=serializer.validated_data["file"],
         )
         return Response(s.user_to_json(user, request=request))
@@ -313,7 +315,7 @@ class PasswordChangeView(APIView):
         serializer = s.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_change_password(
-            user=request.user,
+            user=signed_in_user(request),
             old_password=serializer.validated_data["old_password"],
             new_password=serializer.validated_data["new_password"],
             keep_session_id=request.auth.get("sid"),
