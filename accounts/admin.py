@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -33,6 +34,7 @@ from accounts.models import (
     AccessRequest,
     AuthSession,
     User,
+    UserQuerySet,
     normalize_email,
     verified_addresses,
 )
@@ -144,7 +146,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
     list_filter = ["status", "user__auth_provider", "created_at"]
     search_fields = ["user__email", "user__full_name", "reason"]
     list_select_related = ["user", "decided_by"]
-    readonly_fields = [
+    readonly_fields = (
         "user",
         "user_details",
         "reason",
@@ -153,7 +155,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
         "decided_at",
         "decided_by",
         "note",
-    ]
+    )
     fields = readonly_fields
     actions = ["approve_requests", "reject_requests"]
 
@@ -196,7 +198,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
         description="Email verified", boolean=True, ordering="user_email_verified"
     )
     def email_verified(self, obj: AccessRequest) -> bool:
-        return obj.user_email_verified
+        return obj.user_email_verified  # type: ignore[attr-defined]  # get_queryset's
 
     @admin.display(description="Signed up with", ordering="user__auth_provider")
     def sign_in_method(self, obj: AccessRequest) -> str:
@@ -243,7 +245,7 @@ class AccessRequestAdmin(admin.ModelAdmin):
 class AccessRequestInline(admin.TabularInline):
     model = AccessRequest
     fk_name = "user"
-    fields = ["status", "reason", "created_at", "decided_at", "decided_by", "note"]
+    fields = ("status", "reason", "created_at", "decided_at", "decided_by", "note")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -254,14 +256,14 @@ class AccessRequestInline(admin.TabularInline):
 
 class AuthSessionInline(admin.TabularInline):
     model = AuthSession
-    fields = [
+    fields = (
         "created_at",
         "last_used_at",
         "expires_at",
         "ended_at",
         "end_reason",
         "ip",
-    ]
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -326,16 +328,21 @@ class UserAdmin(admin.ModelAdmin):
     add_fields = ["email", "full_name", "role"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        return super().get_queryset(request).with_email_verified()
+        # The admin's queryset is User.objects', typed by the stubs as a plain one.
+        return cast(UserQuerySet, super().get_queryset(request)).with_email_verified()
 
     def get_form(
-        self, request: HttpRequest, obj: User | None = None, **kwargs
+        self,
+        request: HttpRequest,
+        obj: User | None = None,
+        change: bool = False,
+        **kwargs,
     ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = UserAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: User | None = None) -> list[Any]:
         return self.add_fields if obj is None else [*self.fields, "password_link"]
 
     def get_readonly_fields(
@@ -367,7 +374,7 @@ class UserAdmin(admin.ModelAdmin):
         description="Email verified", boolean=True, ordering="email_verified"
     )
     def email_verified(self, obj: User) -> bool:
-        return obj.email_verified
+        return obj.email_verified  # type: ignore[attr-defined]  # with_email_verified()
 
     @admin.display(description="Sign-in method", ordering="auth_provider")
     def sign_in_method(self, obj: User) -> str:

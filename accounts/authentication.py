@@ -13,7 +13,7 @@ from accounts.selectors import user_for_live_session
 class SessionJWTAuthentication(JWTAuthentication):
     """Bearer access tokens that die with their session, in one query per request."""
 
-    def get_user(self, validated_token: Token) -> User:
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         try:
             user_id = uuid.UUID(str(validated_token.get("user_id")))
             session_id = uuid.UUID(str(validated_token.get("sid")))

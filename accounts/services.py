@@ -33,6 +33,7 @@ from accounts.models import AccessRequest, User, normalize_email, verified_addre
 from accounts.sessions import session_start, sessions_end_all
 from accounts.signals import user_data_delete
 from core.audit import Action, activity_anonymise, record_activity
+from core.errors import ApiError
 from core.file_types import IMAGE_TYPES
 from core.files import file_remove_now, file_store, files_delete_on_commit
 from core.models import ActivityLog
@@ -137,7 +138,7 @@ def user_update_profile(*, user: User, **fields: Any) -> User:
         for key, value in fields.items()
         if key in {"full_name", "avatar_url"}
     }
-    if "avatar_url" in allowed and user.avatar_file:
+    if "avatar_url" in allowed and user.avatar_file and user.avatar_file.name:
         if _links_to_stored_file(allowed["avatar_url"], user.avatar_file.name):
             # The signed link read from GET me, sent back: the upload stays.
             del allowed["avatar_url"]
@@ -187,7 +188,7 @@ def sign_in_failed(
 
 def user_sign_in(*, user: User, request: HttpRequest, method: str) -> dict[str, str]:
     """Tokens for an approved user on a new session; the contract's 403 otherwise."""
-    errors = {
+    errors: dict[str, type[ApiError]] = {
         User.Status.PENDING: ApprovalPending,
         User.Status.REJECTED: AccessRejected,
         User.Status.DISABLED: AccountDisabled,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -42,7 +42,9 @@ def session_start(
 ) -> dict[str, str]:
     """Signs the user in on a new device session and returns its token pair."""
     now = timezone.now()
-    lifetime: timedelta = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    lifetime = cast(
+        timedelta, settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    )  # a dict[str, object]
     session = AuthSession(
         user=user,
         refresh_jti="",
@@ -68,7 +70,7 @@ def session_start(
 
 def _session_of(raw_refresh: str) -> tuple[RefreshToken, AuthSession]:
     try:
-        token = RefreshToken(raw_refresh)
+        token = RefreshToken(raw_refresh)  # type: ignore[arg-type]  # the stubs lack str
     except TokenError as exc:
         raise TokenNotValid() from exc
     session = (

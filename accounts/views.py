@@ -70,7 +70,8 @@ class PublicAuthView(AnonymousView):
         # parses the body: a refused caller's body is never read.
         for throttle in self.get_throttles():
             if not throttle.allow_request(request, self):
-                self.throttled(request, throttle.wait())
+                # DRF takes None (no Retry-After); the stubs want a float.
+                self.throttled(request, throttle.wait())  # type: ignore[arg-type]
 
     def validated(self, serializer_class: type, request: Request) -> dict:
         serializer = serializer_class(data=request.data)
@@ -215,9 +216,11 @@ class SessionViewSet(
         return AuthSession.objects.live().filter(user=self.request.user)
 
     def get_serializer_context(self) -> dict:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         context["current_session_id"] = (
-            str(self.request.auth.get("sid")) if self.request.auth else None
+            str(self.request.auth.get("sid"))  # type: ignore[union-attr]
+            if self.request.auth
+            else None
         )
         return context
 
@@ -318,7 +321,7 @@ class PasswordChangeView(APIView):
             user=signed_in_user(request),
             old_password=serializer.validated_data["old_password"],
             new_password=serializer.validated_data["new_password"],
-            keep_session_id=request.auth.get("sid"),
+            keep_session_id=request.auth.get("sid"),  # type: ignore[union-attr]
         )
         return Response(status=HTTPStatus.NO_CONTENT)
 
@@ -385,11 +388,13 @@ class InvitationAcceptPage(View):
 
     def get(self, request: HttpRequest, uid: str, token: str) -> HttpResponse:
         valid = invited_user(uid=uid, token=token) is not None
-        return self._page(request, form=SetPasswordForm(None), valid=valid)
+        # No user until the link is checked; the service validates with it.
+        form = SetPasswordForm(None)  # type: ignore[type-var]
+        return self._page(request, form=form, valid=valid)
 
     def post(self, request: HttpRequest, uid: str, token: str) -> HttpResponse:
         # The user is known once the link is checked; the service validates with it.
-        form = SetPasswordForm(None, request.POST)
+        form = SetPasswordForm(None, request.POST)  # type: ignore[type-var]
         if not form.is_valid():
             return self._page(request, form=form, valid=True)
         try:

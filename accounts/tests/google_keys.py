@@ -65,6 +65,7 @@ class JwksServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
+        host = str(host)  # an IPv4 address: str, though the stubs allow bytes
         return f"http://{host}:{port}/oauth2/v3/certs"
 
     def start(self) -> JwksServer:

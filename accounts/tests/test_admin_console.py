@@ -120,11 +120,12 @@ def _pending_request(user_factory, **user_fields) -> AccessRequest:
 
 
 def _request_with(user_factory, *, status: str, age: timedelta) -> AccessRequest:
-    user_status = {
+    user_statuses: dict[str, str] = {
         AccessRequest.Status.PENDING: User.Status.PENDING,
         AccessRequest.Status.APPROVED: User.Status.APPROVED,
         AccessRequest.Status.REJECTED: User.Status.REJECTED,
-    }[status]
+    }
+    user_status = user_statuses[status]
     return AccessRequest.objects.create(
         user=user_factory(status=user_status),
         status=status,

@@ -32,6 +32,7 @@ class _GoogleFormParser(HTMLParser):
             self.form = {"method": attr.get("method", ""), "action": attr["action"]}
             self._inside = True
         elif self._inside and attr.get("name") == "csrfmiddlewaretoken":
+            assert self.form is not None
             self.form["csrfmiddlewaretoken"] = attr.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:

@@ -49,6 +49,7 @@ def _stored_file(owner: User, resource_factory) -> str:
     stored = resource_services.resource_file_add(
         resource=resource, upload=upload("notes.txt", b"hello")
     )
+    assert stored.file.name
     return stored.file.name
 
 

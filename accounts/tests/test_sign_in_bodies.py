@@ -19,7 +19,7 @@ def _post(path: str, body: CountingInput, *, content_type: str, **extra):
         path,
         CONTENT_TYPE=content_type,
         CONTENT_LENGTH=str(len(body.data)),
-        **{"wsgi.input": body},
+        **{"wsgi.input": body},  # type: ignore[arg-type]  # environ, not a header
         **extra,
     )
 
