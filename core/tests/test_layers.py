@@ -92,3 +92,31 @@ def test_late_imports_count_and_type_checking_ones_do_not():
         (6, "settings_app"),
         (8, "ops"),
     ]
+
+
+# Which project packages each app's own modules may import: layers run one way.
+# accounts is the base every feature app builds on; resources and settings_app
+# know only it; console (the admin API) and ops (operators' commands) read the
+# apps below them; config wires everything together.
+MAY_IMPORT = {
+    "accounts": {"core", "config"},
+    "resources": {"accounts", "core", "config"},
+    "settings_app": {"accounts", "core", "config"},
+    "console": {"accounts", "resources", "settings_app", "ops", "core", "config"},
+    "ops": {"accounts", "resources", "settings_app", "core", "config"},
+}
+PROJECT_PACKAGES = {*FEATURE_APPS, "core", "config"}
+
+
+def test_each_feature_app_imports_only_the_layers_below_it():
+    root = CORE.parent
+    offending = []
+    for app, allowed in MAY_IMPORT.items():
+        for path in sorted((root / app).rglob("*.py")):
+            if "tests" in path.relative_to(root / app).parts:
+                continue
+            for line, name in _imports(path.read_text()):
+                package = name.split(".")[0]
+                if package in PROJECT_PACKAGES - allowed - {app}:
+                    offending.append(f"{path.relative_to(root)}:{line} imports {name}")
+    assert not offending, "an import runs against the layers:\n" + "\n".join(offending)
