@@ -2,7 +2,8 @@
 
 A row is committed only after its file is stored. Removing files goes through
 FileDeletion rows written in the same transaction as the row deletion, then
-executed after commit; whatever fails stays queued for `purge_orphan_files`.
+executed after commit (core/file_deletions.py, by the task core.tasks.run_file_deletions);
+whatever fails stays queued for `purge_orphan_files`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
 
 from core.models import FileDeletion
 from core.tasks import run_file_deletions
@@ -49,24 +49,3 @@ def files_delete_on_commit(paths: Iterable[str | None]) -> None:
     if deletions:
         ids = [deletion.pk for deletion in deletions]
         transaction.on_commit(lambda: run_file_deletions.enqueue(ids=ids))
-
-
-def file_deletions_run(*, ids: list[int] | None = None) -> tuple[int, int]:
-    """Executes queued removals; returns (removed, failed)."""
-    queued = FileDeletion.objects.all()
-    if ids is not None:
-        queued = queued.filter(pk__in=ids)
-    removed = failed = 0
-    for deletion in queued:
-        try:
-            default_storage.delete(deletion.path)
-        except Exception as exc:
-            failed += 1
-            logger.warning("Removing stored file %s failed: %s", deletion.path, exc)
-            FileDeletion.objects.filter(pk=deletion.pk).update(
-                attempts=F("attempts") + 1, last_error=str(exc)[:1000]
-            )
-        else:
-            removed += 1
-            deletion.delete()
-    return removed, failed

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import Task
 
+from core.file_deletions import file_deletions_run
+
 logger = logging.getLogger(__name__)
 
 
@@ -55,8 +57,6 @@ def _retry(background_task: Task, args: tuple, kwargs: dict, attempt: int) -> No
 @retried_task
 def run_file_deletions(ids: list[int]) -> None:
     """Removes queued stored files; a failure leaves them queued and retries."""
-    from core.files import file_deletions_run
-
     _, failed = file_deletions_run(ids=ids)
     if failed:
         raise RuntimeError(f"{failed} stored file(s) could not be removed yet")

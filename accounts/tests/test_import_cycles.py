@@ -15,18 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("accounts", "core", "resources", "settings_app", "console", "config")
-
-# Cycles not broken yet, each as its modules in import order (each imports the
-# next, the last the first). A broken one makes its test below XPASS, which fails
-# (strict): then remove it from this list.
-KNOWN_CYCLES = [
-    # core.files queues the task core.tasks.run_file_deletions, which runs
-    # core.files.file_deletions_run. Defining the task beside it would rename the
-    # task in queues already holding it, and moving file_deletions_run would break
-    # core/management/commands/purge_orphan_files.py, which another change moves.
-    ("core.files", "core.tasks"),
-]
+PACKAGES = ("accounts", "core", "resources", "settings_app", "console", "ops", "config")
 
 
 def _module_name(path: Path) -> str:
@@ -91,35 +80,14 @@ def _import_graph() -> dict[str, set[str]]:
     return graph
 
 
-def _edges(cycle: tuple[str, ...]) -> list[tuple[str, str]]:
-    return list(zip(cycle, cycle[1:] + cycle[:1], strict=True))
-
-
 def test_the_first_party_packages_import_no_cycle():
     graph = _import_graph()
-    for cycle in KNOWN_CYCLES:
-        for importer, imported in _edges(cycle):
-            graph[importer].discard(imported)
     try:
         TopologicalSorter(graph).prepare()
     except CycleError as exc:
         # graphlib lists each module before one that imports it.
         cycle = " -> ".join(reversed(exc.args[1]))
         pytest.fail(f"Import cycle (each module imports the next): {cycle}")
-
-
-@pytest.mark.parametrize(
-    "cycle",
-    [
-        pytest.param(cycle, marks=pytest.mark.xfail(strict=True, reason="known"))
-        for cycle in KNOWN_CYCLES
-    ],
-    ids=" -> ".join,
-)
-def test_a_known_cycle_is_gone(cycle):
-    graph = _import_graph()
-    present = [(a, b) for a, b in _edges(cycle) if b in graph[a]]
-    assert len(present) < len(cycle), f"Still a cycle: {' -> '.join(cycle)}"
 
 
 def test_late_imports_count_and_type_checking_ones_do_not():
@@ -134,4 +102,5 @@ def test_late_imports_count_and_type_checking_ones_do_not():
     visitor.visit(ast.parse(source))
     assert "core.files" in visitor.names
     assert "accounts.models" not in visitor.names
-    assert "core.files" in _import_graph()["core.tasks"]  # its late import
+    # resources' AppConfig.ready() connects its receiver through a late import.
+    assert "accounts.signals" in _import_graph()["resources.apps"]

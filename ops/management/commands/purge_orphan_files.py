@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import models
 from django.utils import timezone
 
-from core.files import file_deletions_run
+from core.file_deletions import file_deletions_run
 from core.models import FileDeletion
 
 
