@@ -1,44 +1,18 @@
 """core is the bottom layer: none of its modules imports a feature app.
 
-Read from the source with `ast`: every import a module runs counts, a late one inside
-a function included. Imports under `if TYPE_CHECKING:` never run and are left out.
+Read from the source (core/tests/source_imports.py): every import a module runs
+counts, a late one inside a function included; those under `if TYPE_CHECKING:` don't.
 core's tests are not checked: they may import feature apps (they need users).
 """
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from core.tests.source_imports import imports_of
 
 CORE = Path(__file__).resolve().parents[1]
 FEATURE_APPS = frozenset({"accounts", "resources", "settings_app", "console", "ops"})
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    name = test.attr if isinstance(test, ast.Attribute) else getattr(test, "id", "")
-    return name == "TYPE_CHECKING"
-
-
-class _Imports(ast.NodeVisitor):
-    """The absolute module names a module imports, with the line of each."""
-
-    def __init__(self) -> None:
-        self.found: list[tuple[int, str]] = []
-
-    def visit_If(self, node: ast.If) -> None:
-        if not _is_type_checking(node.test):
-            self.generic_visit(node)
-            return
-        for statement in node.orelse:
-            self.visit(statement)
-
-    def visit_Import(self, node: ast.Import) -> None:
-        self.found += [(node.lineno, alias.name) for alias in node.names]
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        # A relative import stays inside core.
-        if not node.level:
-            self.found.append((node.lineno, node.module or ""))
 
 
 def _core_modules() -> list[Path]:
@@ -47,9 +21,9 @@ def _core_modules() -> list[Path]:
 
 
 def _imports(source: str) -> list[tuple[int, str]]:
-    visitor = _Imports()
-    visitor.visit(ast.parse(source))
-    return visitor.found
+    # No importer given: a relative import resolves within its own package, never
+    # to another app, which is all these checks ask.
+    return [(found.line, found.module) for found in imports_of(source)]
 
 
 def _feature_app_imports(source: str) -> list[tuple[int, str]]:
