@@ -88,15 +88,17 @@ def readiness(*, upkeep: Callable[[], None] | None = None) -> Readiness:
         # Probes that queued behind a refresh take its result instead of another.
         current = _readiness
         if current is None or time.monotonic() >= current.expires_at:
-            if upkeep is None:
+            upkeep = upkeep or _nothing
+            upkeep()
+            try:
                 current = _refresh()
-            else:
+            finally:
                 upkeep()
-                try:
-                    current = _refresh()
-                finally:
-                    upkeep()
         return current
+
+
+def _nothing() -> None:
+    pass
 
 
 def readiness_forget() -> None:
