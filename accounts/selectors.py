@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from accounts.models import AuthSession, User
@@ -54,17 +55,34 @@ def user_for_live_session(*, user_id: uuid.UUID, session_id: uuid.UUID) -> User 
     user = User.from_db(
         connection.alias,
         [field.attname for field in fields],
-        [_from_db(field, value) for field, value in zip(fields, row, strict=False)],
+        [
+            _converted(value, column, converters)
+            for (column, converters), value in zip(
+                _user_column_converters(connections[connection.alias]),
+                row,
+                strict=False,
+            )
+        ],
     )
     user.email_verified = bool(row[-1])  # type: ignore[attr-defined]  # an annotation
     return user
 
 
-def _from_db(field, value):
-    """A column's value as the ORM would hand it over (on SQLite: datetimes and
-    UUIDs from text); PostgreSQL's driver already gives most of them."""
-    column = field.get_col(field.model._meta.db_table)
-    converters = connection.ops.get_db_converters(column)
-    for convert in converters + field.get_db_converters(connection):
+@lru_cache(maxsize=64)  # one entry per thread's connection
+def _user_column_converters(wrapper) -> list[tuple[Any, list]]:
+    """Each User column with the converters the ORM would run on it (on SQLite:
+    datetimes and UUIDs from text; PostgreSQL's driver gives them ready)."""
+    table = User._meta.db_table
+    return [
+        (
+            column := field.get_col(table),
+            wrapper.ops.get_db_converters(column) + field.get_db_converters(wrapper),
+        )
+        for field in User._meta.concrete_fields
+    ]
+
+
+def _converted(value, column, converters: list):
+    for convert in converters:
         value = convert(value, column, connection)
     return value
