@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
+import types
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +18,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
+from core import throttling
 from core.health import readiness_forget
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -44,6 +47,21 @@ def _isolated(settings, tmp_path):
     yield
     cache.clear()
     readiness_forget()
+
+
+@pytest.fixture(autouse=True)
+def throttle_clock_offset(monkeypatch) -> float:
+    """Seconds the throttles' clock runs ahead, so each test starts at a window's start.
+
+    The sign-in throttles count in fixed windows (a second to a day, all dividing a
+    day); a test that began just before the real clock's minute turned would see
+    its counts reset halfway through. Another process must add the same offset.
+    """
+    real_time = time.time
+    offset = (real_time() // 86400 + 1) * 86400 - real_time()
+    clock = types.SimpleNamespace(time=lambda: real_time() + offset)
+    monkeypatch.setattr(throttling, "time", clock)
+    return offset
 
 
 @pytest.fixture

@@ -126,7 +126,9 @@ def _redis_or_skip() -> None:
 
 
 @pytest.mark.django_db
-def test_separate_processes_count_together_through_redis(api_client, settings):
+def test_separate_processes_count_together_through_redis(
+    api_client, settings, throttle_clock_offset
+):
     _redis_or_skip()
     # Keys of this run only: other runs may share the Redis server.
     prefix, email = f"test-{uuid.uuid4().hex}", f"{uuid.uuid4().hex}@example.com"
@@ -140,8 +142,13 @@ def test_separate_processes_count_together_through_redis(api_client, settings):
     settings.THROTTLE_RATES = {"signin_ip": "100/minute", "signin_account": "3/minute"}
     # Another server process: its own interpreter and cache client, same Redis.
     other_process = f"""
+import time, types
 import django
 django.setup()
+import core.throttling
+core.throttling.time = types.SimpleNamespace(
+    time=lambda: time.time() + {throttle_clock_offset!r}
+)
 from django.conf import settings
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
