@@ -16,12 +16,10 @@ import pytest
 from django.conf import settings
 
 from conftest import PG_SERVER, services_required
+from core.tests.legs import sqlite_leg_only
 
 ROOT = Path(settings.BASE_DIR)
-pytestmark = pytest.mark.skipif(
-    settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="brings its own PostgreSQL, so it runs once, in the SQLite leg",
-)
+pytestmark = sqlite_leg_only
 
 
 def _needs(available: bool, why: str) -> None:

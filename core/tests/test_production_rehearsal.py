@@ -22,6 +22,7 @@ import boto3
 import pytest
 from django.conf import settings
 
+from core.tests.legs import sqlite_leg_only
 from core.tests.served_app import free_port, multipart
 from core.tests.storage_servers import S3_KEY, S3_REGION, S3_SECRET
 from resources.tests.files import png_bytes
@@ -133,10 +134,7 @@ def deployed(production_env) -> Iterator[tuple[Site, subprocess.Popen, dict]]:
         web.wait(timeout=30)
 
 
-@pytest.mark.skipif(
-    settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="brings its own PostgreSQL, so it runs once, in the SQLite leg",
-)
+@sqlite_leg_only
 def test_a_render_style_deploy_serves_the_app_safely(deployed):
     site, web, env = deployed
 
