@@ -63,7 +63,7 @@ class PrivateRedis:
             self.process.wait(timeout=10)
             self.process = None
 
-    def throttle_keys(self) -> list[bytes]:
+    def throttle_keys(self) -> list:
         return self.client.keys(f"{KEY_PREFIX}:*throttle:*")
 
 

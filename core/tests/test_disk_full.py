@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 
@@ -22,7 +23,7 @@ FILE_BYTES = 40 * 1024  # one fits, two do not
 
 
 @pytest.fixture
-def tiny_disk(settings, tmp_path) -> Path:
+def tiny_disk(settings, tmp_path) -> Iterator[Path]:
     media = tmp_path / "tiny-disk"
     media.mkdir()
     mounted = subprocess.run(  # noqa: S603
