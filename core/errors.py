@@ -159,3 +159,16 @@ class PreconditionFailed(ApiError):
     status_code = 412
     default_code = "precondition_failed"
     default_detail = "The resource changed since it was read; fetch it again and retry."
+
+
+class StorageUnavailable(ApiError):
+    status_code = 503
+    default_code = "service_unavailable"
+    default_detail = "File storage did not answer; the file was not stored. Try again."
+    wait = 5  # DRF's handler sends it as Retry-After
+
+
+class InsufficientStorage(ApiError):
+    status_code = 507
+    default_code = "insufficient_storage"
+    default_detail = "File storage is full; the file was not stored."
