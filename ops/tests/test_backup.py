@@ -65,18 +65,20 @@ def _database_at(url: str) -> Iterator[BaseDatabaseWrapper]:
     config = connections.configure_settings(
         {DEFAULT_DB_ALIAS: {}, RESTORED: database_from_url(url)}
     )[RESTORED]
-    connection = load_backend(config["ENGINE"]).DatabaseWrapper(config, RESTORED)
+    wrapper = load_backend(config["ENGINE"]).DatabaseWrapper(config, RESTORED)
     try:
-        yield connection
+        yield wrapper
     finally:
-        connection.close()
+        wrapper.close()
 
 
-def _row_counts(connection: BaseDatabaseWrapper) -> dict[str, int]:
+def _row_counts(database: BaseDatabaseWrapper) -> dict[str, int]:
+    """Every table's row count, the tables as Django's introspection lists them."""
     counts = {}
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+    with database.cursor() as cursor:
+        for table in database.introspection.table_names():
+            quoted = database.ops.quote_name(table)
+            cursor.execute(f"SELECT COUNT(*) FROM {quoted}")  # noqa: S608
             counts[table] = cursor.fetchone()[0]
     return counts
 
@@ -208,6 +210,17 @@ def test_restore_refuses_a_database_that_holds_data(backed_up):
         call_command("restore", str(backed_up), verbosity=0)
 
     assert _row_counts(connection) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replace_overwrites_a_database_that_holds_data(backed_up, user_factory):
+    manifest = json.loads((backed_up / MANIFEST).read_text())
+    user_factory(email="eve@example.com")  # signed up after the backup
+
+    call_command("restore", str(backed_up), replace=True, verbosity=0)
+
+    assert not User.objects.filter(email="eve@example.com").exists()
+    assert _row_counts(connection) == manifest["database"]["tables"]
 
 
 @pytest.mark.django_db(transaction=True)
