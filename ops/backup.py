@@ -478,9 +478,12 @@ def _dump(vendor: str, target: Path) -> tuple[dict[str, int], list[str]]:
 def _sqlite_source() -> Iterator[sqlite3.Connection]:
     connection = cast("SQLiteWrapper", connections[DEFAULT_DB_ALIAS])
     if not connection.is_in_memory_db():
+        name = Path(connection.settings_dict["NAME"])
+        if not name.is_file():  # connecting would create an empty one
+            raise BackupError(f"The database file {name} does not exist.")
         # Its own connection: one that holds a write transaction would wait on
         # itself for ever. Another's write only delays the copy until it commits.
-        with closing(sqlite3.connect(connection.settings_dict["NAME"])) as own:
+        with closing(sqlite3.connect(name)) as own:
             yield own
         return
     if connection.in_atomic_block:

@@ -323,6 +323,18 @@ def _render_cron_job() -> dict:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_keep_also_prunes_backups_in_the_configured_storage():
+    call_command("backup", verbosity=0)
+    (older,) = storage_place().names()
+
+    call_command("backup", keep=1, verbosity=0)
+
+    (newer,) = storage_place().names()
+    assert newer > older
+    assert not (Path(settings.MEDIA_ROOT) / storage_place().prefix / older).exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_render_cron_job_writes_a_backup_to_the_storage_nightly():
     job = _render_cron_job()
     program, script, command, *arguments = shlex.split(job["startCommand"])
