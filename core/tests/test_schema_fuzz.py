@@ -58,8 +58,9 @@ def _fuzz(persona: str, token):
 def _assert_clean_and_complete(run, summary: str, client) -> None:
     assert run.findings == [], summary
     assert run.errors == [], summary
-    assert run.operations == _schema_operations(client), summary
-    assert run.cases["stateful"] > 0, summary
+    if fuzz_seconds() is None:  # a short FUZZ_SECONDS may end before these
+        assert run.operations == _schema_operations(client), summary
+        assert run.cases["stateful"] > 0, summary
 
 
 @pytest.fixture
