@@ -2,13 +2,14 @@
 #   make run    virtualenv, install, migrate SQLite, demo data, runserver on $(PORT)
 #   make test   virtualenv, install, the whole test suite
 #   make bench  the speed benchmark on PostgreSQL (README "Performance")
+#   make fuzz   a longer, randomized Schemathesis run (README "Tests and CI")
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-browser chromium wrk bench lint typecheck format migrate check-migrations
+.PHONY: run test fuzz test-browser chromium wrk bench lint typecheck format migrate check-migrations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,15 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The schema fuzz tests for FUZZ_SECONDS per persona, with a new seed each run; CI
+# runs them short and derandomized. They need PostgreSQL (the engine's own thread
+# shares the test database).
+FUZZ_SECONDS ?= 120
+FUZZ_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gatehouse_fuzz
+fuzz: $(STAMP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) DATABASE_URL=$(FUZZ_DATABASE_URL) \
+	  $(BIN)/python -m pytest core/tests/test_schema_fuzz.py -s $(PYTEST_ARGS)
 
 # The browser tests (core/tests/browser) drive the OS's Chromium through Playwright;
 # without it they skip. `make chromium` installs Debian's package (root, or sudo).

@@ -5,11 +5,11 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.http import HttpRequest
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuthSession, User, verified_addresses
+from core.serializers import ModelSerializer, StrictCharField
 
 
 def email_verified_of(user: User) -> bool:
@@ -53,7 +53,15 @@ class UserSerializer(serializers.ModelSerializer):
     def get_email_verified(self, user: User) -> bool:
         return email_verified_of(user)
 
-    @extend_schema_field(OpenApiTypes.URI)
+    # An account without a picture has an empty string, not a URL.
+    @extend_schema_field(
+        {
+            "anyOf": [
+                {"type": "string", "format": "uri"},
+                {"type": "string", "maxLength": 0},
+            ]
+        }
+    )
     def get_avatar_url(self, user: User) -> str:
         return avatar_url_of(user, self.context.get("request"))
 
@@ -81,9 +89,9 @@ class UserSummarySerializer(serializers.ModelSerializer):
 
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, trim_whitespace=False)
-    full_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    password = StrictCharField(write_only=True, trim_whitespace=False)
+    full_name = StrictCharField(required=False, allow_blank=True, max_length=150)
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 class RegisterResponseSerializer(serializers.Serializer):
@@ -93,7 +101,7 @@ class RegisterResponseSerializer(serializers.Serializer):
 
 class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, trim_whitespace=False)
+    password = StrictCharField(write_only=True, trim_whitespace=False)
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -106,11 +114,11 @@ class SignInResponseSerializer(TokenPairSerializer):
 
 
 class GoogleSignInSerializer(serializers.Serializer):
-    id_token = serializers.CharField()
+    id_token = StrictCharField()
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -125,7 +133,7 @@ class SessionSerializer(serializers.ModelSerializer):
         return str(session.pk) == self.context.get("current_session_id")
 
 
-class ProfileSerializer(serializers.ModelSerializer):
+class ProfileSerializer(ModelSerializer):
     class Meta:
         model = User
         fields = ["full_name", "avatar_url"]
@@ -136,7 +144,7 @@ class ProfileSerializer(serializers.ModelSerializer):
 
 
 class AccountDeleteSerializer(serializers.Serializer):
-    password = serializers.CharField(required=False, trim_whitespace=False)
+    password = StrictCharField(required=False, trim_whitespace=False)
 
 
 class AvatarUploadSerializer(serializers.Serializer):
@@ -145,8 +153,8 @@ class AvatarUploadSerializer(serializers.Serializer):
 
 class RequestAccessSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    full_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    full_name = StrictCharField(required=False, allow_blank=True, max_length=150)
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 class DetailSerializer(serializers.Serializer):
@@ -154,8 +162,8 @@ class DetailSerializer(serializers.Serializer):
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    old_password = serializers.CharField(trim_whitespace=False)
-    new_password = serializers.CharField(trim_whitespace=False)
+    old_password = StrictCharField(trim_whitespace=False)
+    new_password = StrictCharField(trim_whitespace=False)
 
 
 class PasswordResetSerializer(serializers.Serializer):
@@ -163,7 +171,7 @@ class PasswordResetSerializer(serializers.Serializer):
 
 
 class EmailConfirmSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=500)
+    key = StrictCharField(max_length=500)
 
 
 class EmailResendSerializer(serializers.Serializer):
@@ -171,12 +179,12 @@ class EmailResendSerializer(serializers.Serializer):
 
 
 class PasswordResetConfirmSerializer(serializers.Serializer):
-    uid = serializers.CharField()
-    token = serializers.CharField()
-    new_password = serializers.CharField(trim_whitespace=False)
+    uid = StrictCharField()
+    token = StrictCharField()
+    new_password = StrictCharField(trim_whitespace=False)
 
 
 class InvitationAcceptSerializer(serializers.Serializer):
-    uid = serializers.CharField()
-    token = serializers.CharField()
-    new_password = serializers.CharField(trim_whitespace=False)
+    uid = StrictCharField()
+    token = StrictCharField()
+    new_password = StrictCharField(trim_whitespace=False)

@@ -7,9 +7,10 @@ from rest_framework import serializers
 from accounts.models import AccessRequest, User
 from accounts.serializers import UserSummarySerializer
 from core.models import ActivityLog
+from core.serializers import ModelSerializer, StrictCharField
 
 
-class AdminUserUpdateSerializer(serializers.ModelSerializer):
+class AdminUserUpdateSerializer(ModelSerializer):
     class Meta:
         model = User
         fields = ["role", "status", "full_name"]
@@ -18,7 +19,7 @@ class AdminUserUpdateSerializer(serializers.ModelSerializer):
 
 class AdminUserCreateSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    full_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    full_name = StrictCharField(required=False, allow_blank=True, max_length=150)
     role = serializers.ChoiceField(choices=User.Role.choices, required=False)
 
 
@@ -47,11 +48,11 @@ class AccessRequestSerializer(serializers.ModelSerializer):
 
 class ApproveSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=User.Role.choices, required=False)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 class RejectSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 class ActivityLogSerializer(serializers.ModelSerializer):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework.permissions import AllowAny
+from rest_framework.settings import api_settings
 
 from core.serializers import ErrorSerializer
 
@@ -40,3 +45,69 @@ STORAGE_FAILED = {
     ),
     507: error("`insufficient_storage`: the server's disk is full."),
 }
+
+PAYLOAD_TOO_LARGE = error(
+    "`payload_too_large`: the body declares more than its cap (`MAX_JSON_BODY`)."
+)
+UNSUPPORTED_MEDIA_TYPE = error(
+    "`unsupported_media_type`: the body is not of a content type listed here."
+)
+PAGE_NOT_FOUND = error("`not_found`: there is no such page.")
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, plus the errors every operation of a kind can answer.
+
+    A view documents its own errors; what any view answers by its shape (401
+    without a token, 404 for an unknown id or page, 400 for a malformed query,
+    413 and 415 for a body, 429 when throttled) is added here, once, so the schema
+    lists every status the API sends.
+    """
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        for parameter in operation.get("parameters", []):
+            # django-filter, search, ordering and the pages read `?name=` as absent.
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        responses = operation["responses"]
+        for status, response in self._shared_errors(operation).items():
+            if str(status) not in responses:
+                responses[str(status)] = self._get_response_for_code(
+                    response, str(status)
+                )
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _shared_errors(self, operation: dict[str, Any]) -> dict[int, OpenApiResponse]:
+        parameters = operation.get("parameters", [])
+        in_query = any(parameter["in"] == "query" for parameter in parameters)
+        in_path = any(parameter["in"] == "path" for parameter in parameters)
+        has_body = "requestBody" in operation
+        errors: dict[int, OpenApiResponse] = {}
+        if has_body or in_query:
+            errors[400] = INVALID
+        if any(requirement for requirement in operation.get("security", [])):
+            errors[401] = NOT_AUTHENTICATED
+            if self._checks_a_role():
+                errors[403] = PERMISSION_DENIED
+        if in_path:
+            errors[404] = NOT_FOUND
+        elif any(parameter["name"] == "page" for parameter in parameters):
+            errors[404] = PAGE_NOT_FOUND
+        if has_body:
+            errors[413] = PAYLOAD_TOO_LARGE
+            errors[415] = UNSUPPORTED_MEDIA_TYPE
+        if self.view.get_throttles():
+            errors[429] = THROTTLED
+        return errors
+
+    def _checks_a_role(self) -> bool:
+        """Whether a permission beyond the default (an approved user) applies."""
+        default = set(api_settings.DEFAULT_PERMISSION_CLASSES)
+        return any(
+            type(permission) not in default and not isinstance(permission, AllowAny)
+            for permission in self.view.get_permissions()
+        )

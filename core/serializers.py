@@ -1,6 +1,34 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import models
 from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A text field that takes JSON strings only.
+
+    DRF's CharField turns a number into its text (`0` is stored as "0"), so a body
+    the schema refuses would be accepted; this one answers 400 `invalid` instead.
+    """
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ModelSerializer, with text columns as StrictCharField."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
+from core.serializers import ModelSerializer
 from resources.models import Resource, ResourceFile
 
 DATA_MAX_BYTES = 64 * 1024  # `data` as compact UTF-8 JSON
@@ -29,7 +30,7 @@ class ResourceFileSerializer(serializers.ModelSerializer):
         return _absolute(self.context.get("request"), resource_file.file.url)
 
 
-class ResourceSerializer(serializers.ModelSerializer):
+class ResourceSerializer(ModelSerializer):
     owner = UserSummarySerializer(read_only=True)
     files = ResourceFileSerializer(many=True, read_only=True)
     share_url = serializers.SerializerMethodField()

@@ -6,6 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import ModelSerializer
 from settings_app.models import (
     NOTIFICATION_DEFAULTS,
     Preferences,
@@ -33,7 +34,7 @@ class NotificationsField(serializers.JSONField):
         return notifications_merged(value, {})
 
 
-class PreferencesSerializer(serializers.ModelSerializer):
+class PreferencesSerializer(ModelSerializer):
     notifications = NotificationsField(validators=[validate_notifications])
 
     class Meta:

@@ -62,3 +62,24 @@ def test_patch_me_rejects_a_bad_avatar_url(approved_user, auth_client):
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "avatar_url" in response.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_patch_me_refuses_a_name_that_is_not_a_string(approved_user, auth_client):
+    # Found by schemathesis: {"full_name": 0} was stored as the name "0".
+    response = auth_client(approved_user).patch(
+        "/api/v1/auth/me/", {"full_name": 0}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid"
+    approved_user.refresh_from_db()
+    assert approved_user.full_name == "Alice Approved"
+
+
+@pytest.mark.django_db
+def test_a_user_without_a_picture_has_an_empty_avatar_url(approved_user, auth_client):
+    # The schema admits "" here as well as a URL (schemathesis: "" is not a "uri").
+    response = auth_client(approved_user).get("/api/v1/auth/me/")
+
+    assert response.json()["avatar_url"] == ""

@@ -146,7 +146,17 @@ def test_reset_link_can_point_at_a_frontend(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "uid", ["not-a-uuid", "zz", "", "0" * 40, "00000000000000000000000000000000"]
+    "uid",
+    [
+        "not-a-uuid",
+        "zz",
+        "",
+        "0" * 40,
+        "00000000000000000000000000000000",
+        "\x00",
+        "\U0001f600",
+        "A" * 500,
+    ],
 )
 def test_reset_confirm_with_a_malformed_or_unknown_uid_is_400_invalid(api_client, uid):
     response = api_client.post(

@@ -168,3 +168,16 @@ def test_confirming_the_first_admin_email_makes_an_approved_admin(
 
     user = User.objects.get(email="boss@example.com")
     assert (user.status, user.role, user.is_staff) == ("approved", "admin", True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("password", [12345.678901234, 123456789012345, True])
+def test_register_refuses_a_password_that_is_not_a_string(api_client, password):
+    # Found by schemathesis: DRF read 12345.678901234 as the password "12345.678901234".
+    response = api_client.post(
+        REGISTER, {"email": "typed@example.com", "password": password}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["errors"]["password"] == ["Not a valid string."]
+    assert not User.objects.filter(email="typed@example.com").exists()

@@ -261,3 +261,54 @@ def test_approve_without_a_role_keeps_the_users_role(
 
     other_admin.refresh_from_db()
     assert (other_admin.status, other_admin.role) == ("approved", "admin")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [
+        ("approve", {"note": 5}, "note"),
+        ("approve", {"role": ["admin"]}, "role"),
+        ("reject", {"note": 5}, "note"),
+        ("reject", {"note": False}, "note"),
+    ],
+)
+def test_approve_and_reject_refuse_wrong_types(
+    admin_user, pending_user, auth_client, action, body, field
+):
+    # Found by schemathesis: a number for `note` was stored as its text.
+    access_request = AccessRequest.objects.get(user=pending_user)
+
+    response = auth_client(admin_user).post(
+        f"{REQUESTS}{access_request.pk}/{action}/", body, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert field in response.json()["errors"]
+    access_request.refresh_from_db()
+    assert access_request.status == AccessRequest.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_create_user_refuses_a_name_that_is_not_a_string(admin_user, auth_client):
+    response = auth_client(admin_user).post(
+        USERS, {"email": "new@example.com", "full_name": 0}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "full_name" in response.json()["errors"]
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_an_empty_user_filter_on_the_activity_log_is_no_filter(
+    admin_user, approved_user, auth_client
+):
+    # The schema says so (allowEmptyValue): forms send `?user=` for "anyone".
+    client = auth_client(admin_user)
+
+    everyone = client.get("/api/v1/admin/activity/").json()["count"]
+    response = client.get("/api/v1/admin/activity/?user=")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["count"] == everyone > 0

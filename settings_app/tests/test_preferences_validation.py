@@ -137,3 +137,15 @@ def test_body_that_is_not_an_object_is_refused(approved_user, auth_client, metho
     )
 
     _assert_invalid(response, "non_field_errors")
+
+
+@pytest.mark.django_db
+def test_patch_with_a_multipart_body_is_415(approved_user, auth_client):
+    # Found by schemathesis: only JSON is documented here, and only JSON is read.
+    response = auth_client(approved_user).patch(
+        URL, {"theme": "dark"}, format="multipart"
+    )
+
+    assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    assert response.json()["code"] == "unsupported_media_type"
+    assert Preferences.objects.for_user(approved_user).theme != "dark"
