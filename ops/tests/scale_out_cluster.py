@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -147,8 +148,7 @@ class Cluster:
     s3_endpoint: str
     release: list[tuple[int, str, str]]
     instances: list[Instance] = field(default_factory=list)
-    retired: list[Instance] = field(default_factory=list)
-    _started: int = 0
+    started: list[Instance] = field(default_factory=list)
 
     # HTTP: through the balancer, or straight to one instance as the balancer would.
     def via_proxy(self, method: str, path: str, **kwargs: Any) -> Reply:
@@ -178,8 +178,7 @@ class Cluster:
     def start_instance(self) -> Instance:
         """The Procfile's web: line on a new port, answering /health 200."""
         port = free_port()
-        self._started += 1
-        log = self.directory / f"web-{self._started}.log"
+        log = self.directory / f"web-{len(self.started) + 1}.log"
         with log.open("w") as out:
             process = subprocess.Popen(  # noqa: S603
                 ["bash", "-c", f"exec {procfile_line('web')}"],  # noqa: S607
@@ -187,8 +186,10 @@ class Cluster:
                 env={**self.env, "PORT": str(port)},
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # crash() kills the master and its workers
             )
         instance = Instance(port=port, process=process, log=log)
+        self.started.append(instance)  # stopped at the end whatever happens
         deadline = time.monotonic() + 60
         while True:
             assert process.poll() is None, instance.output()
@@ -200,12 +201,20 @@ class Cluster:
             assert time.monotonic() < deadline, f"no /health 200:\n{instance.output()}"
             time.sleep(0.2)
 
-    def route_to(self, instances: list[Instance]) -> None:
-        """Points the balancer at these instances (a graceful reload of Caddy)."""
+    def route_to(
+        self, instances: list[Instance], *, health_interval: str | None = None
+    ) -> None:
+        """Points the balancer at these instances (a graceful reload of Caddy),
+        optionally with active health checks this far apart instead."""
         upstreams = " ".join(f"127.0.0.1:{instance.port}" for instance in instances)
         config = re.sub(
             r"\{\$GATEHOUSE_UPSTREAMS(:[^}]*)?\}", upstreams, CADDYFILE.read_text()
         )
+        if health_interval:
+            config, found = re.subn(
+                r"health_interval \S+", f"health_interval {health_interval}", config
+            )
+            assert found == 1
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.admin_port}/load",
             data=config.encode(),
@@ -216,12 +225,15 @@ class Cluster:
             assert response.status == HTTPStatus.OK
         self.instances = list(instances)
 
+    def crash(self, instance: Instance) -> None:
+        """SIGKILL to every process of the instance (a worker outlives its master)."""
+        os.killpg(instance.process.pid, signal.SIGKILL)
+        instance.process.wait(timeout=10)
+
     def stop_instance(self, instance: Instance) -> int:
         """SIGTERM, as a platform ends an instance: in-flight requests finish."""
         instance.process.terminate()
-        code = instance.process.wait(timeout=40)
-        self.retired.append(instance)
-        return code
+        return instance.process.wait(timeout=40)
 
 
 def _run_together(command: str, env: dict[str, str], count: int) -> list:
@@ -273,6 +285,8 @@ def production_env(
         "ALLOWED_HOSTS": HOST,
         "BASE_URL": f"https://{HOST}",
         "NUM_PROXIES": "1",
+        # Its default control socket is one per user: leave other gunicorns' alone.
+        "GUNICORN_CMD_ARGS": "--no-control-socket",
         # One process of four threads per instance: three instances on two cores.
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
@@ -357,14 +371,14 @@ def cluster_running(
         stack.callback(stop, caddy, group=True)
         wait_for_port(proxy_port, process=caddy)
         wait_for_port(admin_port, process=caddy)
+        stack.callback(_redis_forget, cache_prefix)
         yield cluster
         assert worker.poll() is None, (directory / "worker.log").read_text()
-    _redis_forget(cache_prefix)
 
 
 def _stop_all(cluster: Cluster) -> None:
-    for instance in cluster.instances:
-        stop(instance.process)
+    for instance in cluster.started:
+        stop(instance.process, group=True)
 
 
 def _redis_forget(prefix: str) -> None:
