@@ -78,7 +78,6 @@ def tools_present() -> None:
 @dataclass
 class Bouncer:
     port: int
-    admin_url: str  # the pooled database, for checks from the test
 
     def url(self, alias: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{alias}"
@@ -118,7 +117,7 @@ def pgbouncer(database_url: str, *, aliases: tuple[str, ...]) -> Iterator[Bounce
     )
     try:
         wait_for_port(port, process=process)
-        yield Bouncer(port=port, admin_url=f"postgres://postgres@127.0.0.1:{port}/")
+        yield Bouncer(port=port)
     finally:
         stop(process, group=True)
         log.close()
@@ -236,7 +235,9 @@ class Cluster:
         return instance.process.wait(timeout=40)
 
 
-def _run_together(command: str, env: dict[str, str], count: int) -> list:
+def _run_together(
+    command: str, env: dict[str, str], count: int
+) -> list[tuple[int, str, str]]:
     processes = [
         subprocess.Popen(  # noqa: S603
             ["bash", "-c", command],  # noqa: S607
