@@ -3,9 +3,10 @@
 What a scaled-out deploy runs, on loopback: PgBouncer in transaction pooling mode
 in front of a fresh database on the shared server, the shared Redis under a key
 prefix of its own, moto's S3 server as the bucket, the Procfile's `release:` line
-twice at once, its `worker:` line, and three copies of its `web:` line behind
-Caddy with deploy/loadbalancer/Caddyfile. Caddy's admin API changes the upstreams
-during a rolling restart, as a platform's router does.
+twice at once, its `worker:` line, and copies of its `web:` line behind Caddy with
+deploy/loadbalancer/Caddyfile. Caddy's upstreams are fixed slots, one more than
+the instances; its health checks decide which get traffic, so a rolling restart
+needs no reload of its configuration.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ CADDYFILE = BASE_DIR / "deploy" / "loadbalancer" / "Caddyfile"
 # transactions from different clients really share them.
 SERVER_CONNECTIONS = 6
 THROTTLE_SIGNIN_ACCOUNT_LIMIT = 5
+DRAIN_SECONDS = 3
+INSTANCES = 3
 
 
 def procfile_line(kind: str) -> str:
@@ -146,6 +149,10 @@ class Cluster:
     bucket: str
     s3_endpoint: str
     release: list[tuple[int, str, str]]
+    # The balancer's upstream addresses, fixed: one more than the instances, so a
+    # new one can start beside the one it replaces. An empty one refuses, fails its
+    # health check and gets no traffic.
+    slots: list[int]
     instances: list[Instance] = field(default_factory=list)
     started: list[Instance] = field(default_factory=list)
 
@@ -175,8 +182,9 @@ class Cluster:
 
     # Processes
     def start_instance(self) -> Instance:
-        """The Procfile's web: line on a new port, answering /health 200."""
-        port = free_port()
+        """The Procfile's web: line on a free slot, answering /health 200."""
+        taken = {i.port for i in self.started if i.process.poll() is None}
+        port = next(slot for slot in self.slots if slot not in taken)
         log = self.directory / f"web-{len(self.started) + 1}.log"
         with log.open("w") as out:
             process = subprocess.Popen(  # noqa: S603
@@ -200,15 +208,19 @@ class Cluster:
             assert time.monotonic() < deadline, f"no /health 200:\n{instance.output()}"
             time.sleep(0.2)
 
-    def route_to(
-        self, instances: list[Instance], *, health_interval: str | None = None
-    ) -> None:
-        """Points the balancer at these instances (a graceful reload of Caddy),
-        optionally with active health checks this far apart instead."""
-        upstreams = " ".join(f"127.0.0.1:{instance.port}" for instance in instances)
-        config = re.sub(
-            r"\{\$GATEHOUSE_UPSTREAMS(:[^}]*)?\}", upstreams, CADDYFILE.read_text()
-        )
+    def serves_traffic(self, instance: Instance, *, timeout: float = 15) -> None:
+        """Waits until the balancer sends it requests (an access line: probes
+        answered 200 write none), i.e. its health check has passed."""
+        deadline = time.monotonic() + timeout
+        while '"gunicorn.access"' not in instance.output():
+            assert time.monotonic() < deadline, "the balancer never sent it traffic"
+            time.sleep(0.1)
+
+    def reload_balancer(self, *, health_interval: str | None = None) -> None:
+        """Reloads Caddy's configuration, optionally with active health checks this
+        far apart. (Caddy 2.6 resets a few client connections on every reload: the
+        rolling restart needs none.)"""
+        config = CADDYFILE.read_text()
         if health_interval:
             config, found = re.subn(
                 r"health_interval \S+", f"health_interval {health_interval}", config
@@ -222,7 +234,6 @@ class Cluster:
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             assert response.status == HTTPStatus.OK
-        self.instances = list(instances)
 
     def crash(self, instance: Instance) -> None:
         """SIGKILL to every process of the instance (a worker outlives its master)."""
@@ -230,9 +241,12 @@ class Cluster:
         instance.process.wait(timeout=10)
 
     def stop_instance(self, instance: Instance) -> int:
-        """SIGTERM, as a platform ends an instance: in-flight requests finish."""
+        """SIGTERM: /health fails while it drains (DRAIN_SECONDS), the balancer's
+        health check takes it out, then in-flight requests finish and it exits."""
         instance.process.terminate()
-        return instance.process.wait(timeout=40)
+        code = instance.process.wait(timeout=40)
+        self.instances.remove(instance)
+        return code
 
 
 def _run_together(
@@ -288,6 +302,8 @@ def production_env(
         "NUM_PROXIES": "1",
         # Its default control socket is one per user: leave other gunicorns' alone.
         "GUNICORN_CMD_ARGS": "--no-control-socket",
+        # Caddy routes by health checks, a second apart: drain for three.
+        "GUNICORN_DRAIN_SECONDS": str(DRAIN_SECONDS),
         # One process of four threads per instance: three instances on two cores.
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
@@ -333,6 +349,7 @@ def cluster_running(
         bucket=bucket,
         s3_endpoint=s3_endpoint,
         release=release,
+        slots=[free_port() for _ in range(INSTANCES + 1)],
     )
     with ExitStack() as stack:
         worker_log = (directory / "worker.log").open("w")
@@ -346,7 +363,7 @@ def cluster_running(
         )
         stack.callback(stop, worker)
         stack.callback(_stop_all, cluster)
-        for _ in range(3):
+        for _ in range(INSTANCES):
             cluster.instances.append(cluster.start_instance())
 
         caddy_log = (directory / "caddy.log").open("w")
@@ -361,7 +378,7 @@ def cluster_running(
                 "CADDY_ADMIN": f"127.0.0.1:{admin_port}",
                 "PROXY_PORT": str(proxy_port),
                 "GATEHOUSE_UPSTREAMS": " ".join(
-                    f"127.0.0.1:{instance.port}" for instance in cluster.instances
+                    f"127.0.0.1:{slot}" for slot in cluster.slots
                 ),
                 "GATEHOUSE_HOST": HOST,
             },
