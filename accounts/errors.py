@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import status
 
-from core.errors import ApiError
+from core.errors import ApiError, ServiceUnavailable
 
 
 class InvalidCredentials(ApiError):
@@ -67,9 +67,7 @@ class InvalidInput(ApiError):
         super().__init__(messages[0], errors={field: messages})
 
 
-class GoogleUnavailable(ApiError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "service_unavailable"
+class GoogleUnavailable(ServiceUnavailable):
     default_detail = "Google's signing keys could not be fetched; try again shortly."
 
 

@@ -30,6 +30,7 @@ from core.schema import (
     NOT_AUTHENTICATED,
     NOT_FOUND,
     SIGN_IN_REFUSED,
+    STORAGE_FAILED,
     THROTTLED,
     UNSUPPORTED_FILE_TYPE,
     error,
@@ -276,6 +277,7 @@ class AvatarView(APIView):
             401: NOT_AUTHENTICATED,
             413: FILE_TOO_LARGE,
             415: UNSUPPORTED_FILE_TYPE,
+            **STORAGE_FAILED,
         },
     )
     def post(self, request: Request) -> Response:

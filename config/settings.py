@@ -160,6 +160,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+else:
+    # A database that does not answer costs a request seconds, not minutes: the
+    # request answers 503 (core/errors.py). libpq's minimum is 2 s.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", default=2)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters live here; shared across processes with Redis) -----
@@ -362,7 +368,7 @@ MAX_JSON_BODY = env_int("MAX_JSON_BODY", default=1024 * 1024)
 
 # --- Background tasks (django-tasks, the API Django 6 adopted) --------------------
 # "immediate" runs a task inside the request that enqueued it (tests, local runs);
-# "database" queues it for `python manage.py db_worker` (production).
+# "database" queues it for `python manage.py task_worker` (production).
 TASKS_BACKEND = env_str("TASKS_BACKEND", "database" if IS_PRODUCTION else "immediate")
 TASKS = {
     "default": {
@@ -374,6 +380,11 @@ TASKS = {
 }
 TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", default=5)
 TASK_RETRY_BACKOFF_SECONDS = env_int("TASK_RETRY_BACKOFF_SECONDS", default=30)
+# Each `manage.py task_worker` says it is alive this often; a task still RUNNING
+# under a worker not heard from for TASK_WORKER_STALE_SECONDS (killed, or its
+# machine gone) is queued again, and another worker runs it.
+TASK_WORKER_HEARTBEAT_SECONDS = env_int("TASK_WORKER_HEARTBEAT_SECONDS", default=10)
+TASK_WORKER_STALE_SECONDS = env_int("TASK_WORKER_STALE_SECONDS", default=60)
 
 # --- Email ----------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

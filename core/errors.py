@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+# What a database that is down, restarting or unreachable raises: psycopg's
+# connection and server-shutdown errors arrive as these. Each answers 503 with
+# Retry-After, as a locked SQLite file (an OperationalError too) should.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 
 
 class ApiError(exceptions.APIException):
@@ -52,7 +62,10 @@ def _as_list(value: Any) -> Any:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, Http404):
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        database_unavailable_log(exc)
+        exc = DatabaseUnavailable()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -102,6 +115,20 @@ def api_not_found_response() -> JsonResponse:
     return json_error(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
 
 
+def database_unavailable_log(exc: BaseException) -> None:
+    logger.warning("Database unavailable: %s", exc)
+
+
+def database_unavailable_response() -> JsonResponse:
+    response = json_error(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        DatabaseUnavailable.default_code,
+        str(DatabaseUnavailable.default_detail),
+    )
+    response["Retry-After"] = str(DatabaseUnavailable.wait)
+    return response
+
+
 def api_server_error_response() -> JsonResponse:
     return json_error(
         HTTPStatus.INTERNAL_SERVER_ERROR, "server_error", "Internal server error."
@@ -138,6 +165,9 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Reached for errors raised outside any view (in middleware), still handling it.
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE_ERRORS):
+        return database_unavailable_response()
     if is_api(request):
         return api_server_error_response()
     return defaults.server_error(request)
@@ -159,3 +189,27 @@ class PreconditionFailed(ApiError):
     status_code = 412
     default_code = "precondition_failed"
     default_detail = "The resource changed since it was read; fetch it again and retry."
+
+
+class ServiceUnavailable(ApiError):
+    """503: a service we depend on did not answer; `wait` goes out as Retry-After."""
+
+    status_code = 503
+    default_code = "service_unavailable"
+    default_detail = "A service this request needs did not answer; try again shortly."
+    wait = 5  # DRF's handler sends it as Retry-After (seconds)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    default_detail = "The database is unavailable; try again shortly."
+    wait = 1
+
+
+class StorageUnavailable(ServiceUnavailable):
+    default_detail = "File storage did not answer; the file was not stored. Try again."
+
+
+class InsufficientStorage(ApiError):
+    status_code = 507
+    default_code = "insufficient_storage"
+    default_detail = "File storage is full; the file was not stored."

@@ -8,15 +8,18 @@ whatever fails stays queued for `purge_orphan_files`.
 
 from __future__ import annotations
 
+import errno
 import logging
 import uuid
 from collections.abc import Iterable
+from functools import cache
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from core.errors import InsufficientStorage, StorageUnavailable
 from core.models import FileDeletion
 from core.tasks import run_file_deletions
 from core.uploads import DetectedType
@@ -24,12 +27,55 @@ from core.uploads import DetectedType
 logger = logging.getLogger(__name__)
 
 
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+@cache
+def _storage_failures() -> tuple[type[Exception], ...]:
+    """What the backends raise when their service fails, refuses or times out.
+
+    OSError covers the local disk and the HTTP clients' connection errors
+    (requests' are OSErrors); the rest are the SDKs' own bases.
+    """
+    import boto3.exceptions
+    import botocore.exceptions
+    import cloudinary.exceptions
+    import google.api_core.exceptions
+    import google.auth.exceptions
+    import urllib3.exceptions
+
+    return (
+        OSError,
+        botocore.exceptions.BotoCoreError,
+        botocore.exceptions.ClientError,
+        boto3.exceptions.Boto3Error,
+        cloudinary.exceptions.Error,
+        google.api_core.exceptions.GoogleAPIError,
+        google.auth.exceptions.GoogleAuthError,
+        urllib3.exceptions.HTTPError,
+    )
+
+
 def file_store(
     *, file: UploadedFile, category: str, owner_key: str, detected: DetectedType
 ) -> str:
-    """Saves the upload under a generated name in this deployment's STORAGE_PREFIX."""
+    """Saves the upload under a generated name in this deployment's STORAGE_PREFIX.
+
+    Raises InsufficientStorage (507) for a full disk and StorageUnavailable (503)
+    when the storage fails or times out; either way no file is left behind.
+    """
     name = f"{category}/{owner_key}/{uuid.uuid4().hex}{detected.extension}"
-    return default_storage.save(f"{settings.STORAGE_PREFIX}/{name}", file)
+    path = f"{settings.STORAGE_PREFIX}/{name}"
+    try:
+        return default_storage.save(path, file)
+    except _storage_failures() as exc:
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+            logger.error("Storage is full; %s was not stored", path)
+            raise InsufficientStorage() from exc
+        logger.warning("Storage failed; %s was not stored", path, exc_info=True)
+        # A timed-out answer may hide a stored object: queued, it cannot linger.
+        FileDeletion.objects.create(path=path, last_error=repr(exc)[:1000])
+        raise StorageUnavailable() from exc
 
 
 def file_remove_now(path: str) -> None:

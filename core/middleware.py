@@ -13,8 +13,11 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.log import log_response
 
 from core.errors import (
+    DATABASE_UNAVAILABLE_ERRORS,
     api_not_found_response,
     api_server_error_response,
+    database_unavailable_log,
+    database_unavailable_response,
     is_api,
     json_error,
 )
@@ -178,7 +181,7 @@ class ApiExceptionMiddleware:
 
     With DEBUG on, Django would answer its technical page, which shows settings
     and the environment. Errors are still signalled (Sentry listens) and logged
-    as Django would have.
+    as Django would have. A database that is down answers 503 on every path.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -190,7 +193,12 @@ class ApiExceptionMiddleware:
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
-        if not is_api(request) or settings.DEBUG_PROPAGATE_EXCEPTIONS:
+        if settings.DEBUG_PROPAGATE_EXCEPTIONS:
+            return None
+        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            database_unavailable_log(exception)
+            return database_unavailable_response()
+        if not is_api(request):
             return None
         if isinstance(exception, Http404):
             return api_not_found_response()

@@ -32,3 +32,11 @@ PRECONDITION_FAILED = error(
     "`precondition_failed`: `If-Match` names none of the current `ETag`s; GET again "
     "and retry."
 )
+# Every upload endpoint answers these when the file cannot be stored; nothing is kept.
+STORAGE_FAILED = {
+    503: error(
+        "`service_unavailable`: file storage failed or timed out; retry after "
+        "`Retry-After` seconds."
+    ),
+    507: error("`insufficient_storage`: the server's disk is full."),
+}

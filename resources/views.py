@@ -28,6 +28,7 @@ from core.schema import (
     INVALID,
     NOT_AUTHENTICATED,
     NOT_FOUND,
+    STORAGE_FAILED,
     UNSUPPORTED_FILE_TYPE,
 )
 from resources import services
@@ -110,6 +111,7 @@ class ResourceViewSet(viewsets.ModelViewSet):
             **OWN,
             413: FILE_TOO_LARGE,
             415: UNSUPPORTED_FILE_TYPE,
+            **STORAGE_FAILED,
         },
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])

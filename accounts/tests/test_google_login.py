@@ -706,6 +706,7 @@ def test_unreachable_google_keys_answer_service_unavailable(
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json()["code"] == "service_unavailable"
+    assert int(response["Retry-After"]) >= 1  # docs/API.md promises it with 503
 
 
 # --- Key caching ----------------------------------------------------------------------

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import os
+import posixpath
 import time
+import uuid
 from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
+from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage
 from django.utils.deconstruct import deconstructible
 from django.utils.encoding import filepath_to_uri
@@ -54,6 +59,34 @@ def asset_link_valid(name: str, *, expires: str, signature: str) -> bool:
 
 @deconstructible(path="core.storage.local.SignedFileSystemStorage")
 class SignedFileSystemStorage(FileSystemStorage):
+    def _save(self, name: str, content: File) -> str:
+        # Written under a hidden name and linked into place complete: a write that
+        # fails (a full disk) leaves no file behind, under either name. A process
+        # killed mid-write leaves a .partial- file, an orphan purge_orphan_files
+        # removes.
+        partial = posixpath.join(
+            posixpath.dirname(name), f".partial-{uuid.uuid4().hex}"
+        )
+        # Streamed, never moved: Django's move across file systems (from the
+        # upload's temporary file) ignores short writes, so a full disk would
+        # keep a truncated file without an error.
+        streamed = File(content.file if hasattr(content, "file") else content)
+        try:
+            partial = super()._save(partial, streamed)  # type: ignore[misc]  # not in the stubs
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.path(partial))
+            raise
+        try:
+            while True:
+                try:
+                    os.link(self.path(partial), self.path(name))
+                    return name
+                except FileExistsError:
+                    name = self.get_available_name(name)
+        finally:
+            os.remove(self.path(partial))
+
     def url(self, name: str | None, *, expires: int | None = None) -> str:
         if expires is None:
             expires = int(time.time()) + settings.FILE_URL_EXPIRE_SECONDS

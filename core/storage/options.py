@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
@@ -84,21 +85,54 @@ def s3_options() -> dict:
         ),
         "endpoint_url": env_str("CLOUD_STORAGE_ENDPOINT_URL") or None,
         "region_name": env_str("CLOUD_STORAGE_REGION") or None,
-        "addressing_style": env_str("CLOUD_STORAGE_ADDRESSING_STYLE") or None,
         # Private objects, reachable only through presigned, expiring URLs.
         "default_acl": None,
         "querystring_auth": True,
         "querystring_expire": file_url_expire_seconds(),
-        # SigV4 (botocore may pick V2): newer regions accept only V4 presigned URLs.
-        "signature_version": "s3v4",
         "file_overwrite": False,
     }
     endpoint = options["endpoint_url"]
     if endpoint and not endpoint.startswith(("https://", "http://")):
         refuse(f"CLOUD_STORAGE_ENDPOINT_URL must start with https://, not {endpoint!r}")
-    if options["addressing_style"] not in {None, "path", "virtual", "auto"}:
+    addressing_style = env_str("CLOUD_STORAGE_ADDRESSING_STYLE") or None
+    if addressing_style not in {None, "path", "virtual", "auto"}:
         refuse("CLOUD_STORAGE_ADDRESSING_STYLE must be path, virtual or auto")
+    from botocore.config import Config
+
+    limits = storage_timeouts()
+    # With a client_config, django-storages reads neither its addressing_style nor
+    # its signature_version option: both live here.
+    options["client_config"] = Config(
+        s3={"addressing_style": addressing_style},
+        # SigV4 (botocore may pick V2): newer regions accept only V4 presigned URLs.
+        signature_version="s3v4",
+        connect_timeout=limits.connect,
+        read_timeout=limits.read,
+        retries={"total_max_attempts": limits.attempts, "mode": "standard"},
+    )
     return options
+
+
+@dataclass(frozen=True)
+class StorageTimeouts:
+    connect: int  # seconds to open a connection
+    read: int  # seconds without a byte from the service
+    attempts: int  # tries of one call, the first included
+
+
+def storage_timeouts() -> StorageTimeouts:
+    """How long a cloud storage call may take before the upload answers 503."""
+    limits = StorageTimeouts(
+        connect=env_int("CLOUD_STORAGE_CONNECT_TIMEOUT", default=5),
+        read=env_int("CLOUD_STORAGE_TIMEOUT", default=10),
+        attempts=env_int("CLOUD_STORAGE_ATTEMPTS", default=2),
+    )
+    if min(limits.connect, limits.read, limits.attempts) < 1:
+        refuse(
+            "CLOUD_STORAGE_CONNECT_TIMEOUT, CLOUD_STORAGE_TIMEOUT and "
+            "CLOUD_STORAGE_ATTEMPTS must be at least 1"
+        )
+    return limits
 
 
 def gcs_options() -> dict:
@@ -146,7 +180,12 @@ def cloudinary_options() -> dict:
         if (url := env_str("CLOUDINARY_URL"))
         else _cloudinary_options_from_variables()
     )
-    return {**account, "url_expire_seconds": file_url_expire_seconds()}
+    return {
+        **account,
+        "url_expire_seconds": file_url_expire_seconds(),
+        # One number for the SDK's urllib3 calls: connecting and each read.
+        "timeout": storage_timeouts().read,
+    }
 
 
 def _cloudinary_options_from_variables() -> dict:

@@ -11,6 +11,7 @@ from http import HTTPStatus
 import pytest
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.test import Client
 
@@ -129,8 +130,13 @@ def _answer_to(exception: Exception, path: str = "/api/v1/anything/"):
         (PermissionDenied(), HTTPStatus.FORBIDDEN, "permission_denied"),
         (BadRequest(), HTTPStatus.BAD_REQUEST, "invalid"),
         (SuspiciousOperation("odd"), HTTPStatus.BAD_REQUEST, "invalid"),
+        (
+            OperationalError("server closed the connection unexpectedly"),
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "service_unavailable",
+        ),
     ],
-    ids=["404", "403", "400", "suspicious"],
+    ids=["404", "403", "400", "suspicious", "database"],
 )
 def test_django_errors_under_api_are_json_with_debug_on(debug, exception, status, code):
     response = _answer_to(exception)
@@ -174,6 +180,39 @@ def test_a_permission_denied_outside_a_view_under_api_is_json(rf):
 
 def test_errors_outside_api_are_left_to_django(debug):
     assert _answer_to(RuntimeError("boom"), path="/admin/") is None
+
+
+def test_a_database_that_is_down_answers_503_json_outside_api_too():
+    response = _answer_to(OperationalError("connection refused"), path="/admin/")
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["code"] == "service_unavailable"
+    assert response["Retry-After"] == "1"
+
+
+def test_drf_answers_a_closed_database_connection_as_503_with_retry_after():
+    from core.errors import api_exception_handler
+
+    response = api_exception_handler(InterfaceError("connection already closed"), {})
+
+    assert response is not None
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.data["code"] == "service_unavailable"
+    assert response["Retry-After"] == "1"
+
+
+def test_a_database_error_raised_in_middleware_answers_503_not_500(rf):
+    from core.errors import server_error
+
+    # handler500 runs while the exception is being handled.
+    try:
+        raise OperationalError("the database system is shutting down")
+    except OperationalError:
+        response = server_error(rf.get("/"))
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert json.loads(response.content)["code"] == "service_unavailable"
 
 
 def test_runserver_with_debug_on_answers_a_500_without_the_environment(tmp_path):

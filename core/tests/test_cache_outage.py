@@ -140,3 +140,43 @@ def test_redis_url_selects_the_cache_that_falls_back():
     )
 
     assert "core.redis_cache.FallbackRedisCache" in result.stdout, result.stderr
+
+
+@pytest.mark.django_db
+def test_a_whole_session_works_while_redis_is_down(
+    api_client, approved_user, redis_down
+):
+    tokens = _login(api_client, approved_user.email, DEFAULT_PASSWORD).json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+
+    me = api_client.get("/api/v1/auth/me/")
+    created = api_client.post(
+        "/api/v1/resources/", {"title": "During the outage"}, format="json"
+    )
+    listed = api_client.get("/api/v1/resources/")
+    refreshed = api_client.post(
+        "/api/v1/auth/refresh/", {"refresh": tokens["refresh"]}, format="json"
+    )
+    logged_out = api_client.post(
+        "/api/v1/auth/logout/", {"refresh": refreshed.json()["refresh"]}, format="json"
+    )
+    after_logout = api_client.get("/api/v1/auth/me/")
+
+    assert me.status_code == HTTPStatus.OK
+    assert created.status_code == HTTPStatus.CREATED
+    assert listed.json()["count"] == 1
+    assert refreshed.status_code == HTTPStatus.OK
+    assert logged_out.status_code == HTTPStatus.NO_CONTENT
+    assert after_logout.status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.django_db
+def test_a_password_reset_is_accepted_while_redis_is_down(
+    api_client, approved_user, redis_down, mailoutbox
+):
+    response = api_client.post(
+        "/api/v1/auth/password/reset/", {"email": approved_user.email}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.ACCEPTED
+    assert len(mailoutbox) == 1

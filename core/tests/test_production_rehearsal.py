@@ -23,6 +23,7 @@ import pytest
 from django.conf import settings
 
 from core.tests.legs import sqlite_leg_only
+from core.tests.production_app import procfile_line
 from core.tests.served_app import free_port, multipart
 from core.tests.storage_servers import S3_KEY, S3_REGION, S3_SECRET
 from resources.tests.files import png_bytes
@@ -32,14 +33,6 @@ pytest_plugins = ["core.tests.storage_servers"]
 ROOT = Path(settings.BASE_DIR)
 HOST = "gatehouse.test"
 ADMIN_EMAIL, ADMIN_PASSWORD = "ops@gatehouse.test", "a-long-rehearsal-passphrase"
-
-
-def procfile_line(kind: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == kind:
-            return command.strip()
-    raise AssertionError(f"Procfile has no {kind}: line")
 
 
 @pytest.fixture

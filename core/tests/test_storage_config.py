@@ -47,6 +47,7 @@ def test_s3_reads_bucket_keys_endpoint_and_region(clean_storage_env):
 
     config = default_storage_config()
 
+    client_config = config["OPTIONS"].pop("client_config")
     assert config == {
         "BACKEND": S3.path,
         "OPTIONS": {
@@ -55,14 +56,14 @@ def test_s3_reads_bucket_keys_endpoint_and_region(clean_storage_env):
             "secret_key": "secret",
             "endpoint_url": "https://account.r2.cloudflarestorage.com",
             "region_name": "auto",
-            "addressing_style": None,
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": 900,
-            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }
+    assert client_config.signature_version == "s3v4"
+    assert client_config.s3 == {"addressing_style": None}
 
 
 def test_s3_falls_back_to_the_aws_key_variables(clean_storage_env):
@@ -114,7 +115,40 @@ def test_s3_urls_are_presigned_for_file_url_expire_seconds(clean_storage_env):
     options = default_storage_config()["OPTIONS"]
 
     assert (options["querystring_auth"], options["querystring_expire"]) == (True, 60)
-    assert options["addressing_style"] == "path"
+    assert options["client_config"].s3 == {"addressing_style": "path"}
+
+
+def test_s3_calls_are_bounded_by_safe_defaults(clean_storage_env):
+    given_env(clean_storage_env, **S3_BASE)
+
+    client_config = default_storage_config()["OPTIONS"]["client_config"]
+
+    assert (client_config.connect_timeout, client_config.read_timeout) == (5, 10)
+    assert client_config.retries == {"total_max_attempts": 2, "mode": "standard"}
+
+
+def test_storage_timeouts_come_from_the_environment(clean_storage_env):
+    given_env(
+        clean_storage_env,
+        **S3_BASE,
+        CLOUD_STORAGE_CONNECT_TIMEOUT="2",
+        CLOUD_STORAGE_TIMEOUT="3",
+        CLOUD_STORAGE_ATTEMPTS="1",
+    )
+
+    client_config = default_storage_config()["OPTIONS"]["client_config"]
+
+    assert (client_config.connect_timeout, client_config.read_timeout) == (2, 3)
+    assert client_config.retries["total_max_attempts"] == 1
+
+
+def test_a_zero_storage_timeout_is_refused(clean_storage_env):
+    given_env(clean_storage_env, **S3_BASE, CLOUD_STORAGE_TIMEOUT="0")
+
+    with pytest.raises(SystemExit) as refused:
+        default_storage_config()
+
+    assert "CLOUD_STORAGE_TIMEOUT" in str(refused.value)
 
 
 def test_gcs_reads_bucket_key_file_and_custom_domain(clean_storage_env, gcs_key):
@@ -182,6 +216,7 @@ def test_cloudinary_reads_cloudinary_url(clean_storage_env):
             "api_key": "1234",
             "api_secret": "abcd",
             "url_expire_seconds": 900,
+            "timeout": 10,
         },
     }
 
@@ -219,6 +254,7 @@ def test_cloudinary_reads_separate_variables(clean_storage_env):
         "api_secret": "abcd",
         "upload_prefix": "https://api-eu.cloudinary.com",
         "url_expire_seconds": 900,
+        "timeout": 10,
     }
 
 

@@ -101,9 +101,14 @@ def test_a_failed_store_leaves_no_row(client, resource, settings, tmp_path):
     blocked.write_text("a file where the storage root should be")
     settings.MEDIA_ROOT = blocked
 
-    with pytest.raises((NotADirectoryError, FileExistsError)):
-        add_file(client, resource)
+    response = client.post(
+        f"/api/v1/resources/{resource.pk}/upload/",
+        {"file": upload("a.txt", b"hello")},
+        format="multipart",
+    )
 
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["code"] == "service_unavailable"
     assert not ResourceFile.objects.exists()
 
 
