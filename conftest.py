@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
@@ -167,7 +168,15 @@ def served_database_template(tmp_path_factory):
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped afterwards."""
-    name = f"gatehouse_fresh_{uuid.uuid4().hex[:8]}"
+    with postgres_database() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str = "gatehouse_fresh") -> Iterator[str]:
+    """A new, empty database on the shared server (skipped or failed when it is
+    unreachable, as services_required() says); dropped on leaving."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
         admin = psycopg.connect(
             f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3
@@ -178,6 +187,8 @@ def fresh_postgres() -> Iterator[str]:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_SERVER}/{name}"
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

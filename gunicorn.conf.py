@@ -17,6 +17,18 @@ preload_app = env_bool("GUNICORN_PRELOAD", default=True)
 timeout = env_int("GUNICORN_TIMEOUT", default=30)
 # On SIGTERM (a deploy or scale-down), in-flight requests get this long to finish.
 graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", default=25)
+# Behind a balancer that routes by /health (not Render's, which stops routing before
+# SIGTERM): keep serving this long after SIGTERM while /health answers 503 (0: off).
+drain_seconds = env_int("GUNICORN_DRAIN_SECONDS", default=0)
+
+
+def post_worker_init(worker):
+    if drain_seconds > 0:
+        from config.gunicorn_drain import drain_on_sigterm
+
+        drain_on_sigterm(worker, seconds=drain_seconds)
+
+
 keepalive = 5
 # Recycle workers now and then, so a slow leak never takes the service down; rarely,
 # and never both at once: every 2,000 requests meant a restart every few seconds.

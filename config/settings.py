@@ -139,9 +139,13 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+# "pgbouncer" when DATABASE_URL points at PgBouncer (or another pooler that may give
+# each transaction a different server connection): see config/database.py.
+DATABASE_POOLER = env_str("DATABASE_POOLER").lower()
 DATABASES = {
     "default": database_from_url(
         DATABASE_URL,
+        pooler=DATABASE_POOLER,
         conn_max_age=env_int("DB_CONN_MAX_AGE", default=600),
         conn_health_checks=True,
     )

@@ -76,11 +76,31 @@ class Readiness:
 
 _readiness: Readiness | None = None
 _refreshing = threading.Lock()
+_draining = threading.Event()
+
+
+def draining_start() -> None:
+    """From now on readiness is 503 "draining", while requests are still served:
+    a load balancer that routes by /health stops sending any (gunicorn.conf.py)."""
+    _draining.set()
 
 
 def readiness(*, upkeep: Callable[[], None] | None = None) -> Readiness:
     """The latest readiness, refreshed by one thread at a time once it is stale;
     `upkeep` runs before and after a refresh, as around a request."""
+    current = _current_readiness(upkeep)
+    if _draining.is_set():
+        body = {**current.body, "status": "draining"}
+        return Readiness(
+            status=HTTPStatus.SERVICE_UNAVAILABLE,
+            body=body,
+            encoded=json.dumps(body, separators=(",", ":")).encode(),
+            expires_at=current.expires_at,
+        )
+    return current
+
+
+def _current_readiness(upkeep: Callable[[], None] | None) -> Readiness:
     current = _readiness
     if current is not None and time.monotonic() < current.expires_at:
         return current
@@ -104,6 +124,7 @@ def _nothing() -> None:
 def readiness_forget() -> None:
     global _readiness
     _readiness = None
+    _draining.clear()
 
 
 def _refresh() -> Readiness:

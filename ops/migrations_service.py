@@ -2,8 +2,9 @@
 
 Two runs at once never apply a migration twice: "compute the plan, then apply it"
 happens under a lock that every process shares. On PostgreSQL that is a
-session-level advisory lock; elsewhere (SQLite) an exclusive flock on a file next
-to the database.
+transaction-level advisory lock, held by a connection of its own for the whole run
+(so it holds through PgBouncer's transaction pooling too); elsewhere (SQLite) an
+exclusive flock on a file next to the database.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, cast
 
+import psycopg
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.loader import MigrationLoader
 
@@ -118,16 +120,18 @@ def migration_lock(*, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
 
 @contextmanager
 def _advisory_lock(connection: BaseDatabaseWrapper) -> Iterator[None]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+    # Not a session lock on `connection`: behind a transaction-pooling PgBouncer it
+    # stays with whichever server connection took it, so a client served next by
+    # that connection holds it too, and the unlock may reach another one and leave
+    # it held. An open transaction keeps its server connection: a connection of its
+    # own holds an xact lock in one for the run; closing it (or the process dying)
+    # ends both.
+    holder = psycopg.connect(**connection.get_connection_params())
     try:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         yield
     finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
-        except DatabaseError:
-            connection.close()  # a session's advisory locks end with the session
+        holder.close()
 
 
 def migration_lock_path(connection: BaseDatabaseWrapper) -> Path:
