@@ -29,6 +29,9 @@ def post_worker_init(worker):
         drain_on_sigterm(worker, seconds=drain_seconds)
 
 
+# gunicorn's runtime control socket (~/.gunicorn/gunicorn.ctl): unused here, so off,
+# which also keeps two servers run by one user from sharing it.
+control_socket_disable = not env_bool("GUNICORN_CONTROL_SOCKET", default=False)
 keepalive = 5
 # Recycle workers now and then, so a slow leak never takes the service down; rarely,
 # and never both at once: every 2,000 requests meant a restart every few seconds.

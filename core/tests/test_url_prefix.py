@@ -177,7 +177,9 @@ def proxy(served_database_template, tmp_path_factory):
         "HOME": str(directory),
         "XDG_CONFIG_HOME": str(directory / "config"),
         "XDG_DATA_HOME": str(directory / "data"),
-        "CADDY_ADMIN": "off",
+        # Its own admin port: Caddy 2.6 keeps localhost:2019 even with `admin off`,
+        # and another Caddy (the other CI leg's) may hold it.
+        "CADDY_ADMIN": f"127.0.0.1:{free_port()}",
         "PROXY_PORT": str(proxy_port),
         "GATEHOUSE_UPSTREAM": f"127.0.0.1:{app_port}",
         "OTHER_UPSTREAM": f"127.0.0.1:{other.server_address[1]}",
