@@ -548,3 +548,18 @@ def test_avatar_url_is_a_uri_or_empty(schema):
 
     assert {"type": "string", "maxLength": 0} in avatar_url["anyOf"]
     assert {"type": "string", "format": "uri"} in avatar_url["anyOf"]
+
+
+def test_account_deletion_documents_its_password_body(schema):
+    # drf-spectacular drops DELETE bodies; docs/API.md has DELETE me/ take {"password"}.
+    body = _operation(schema, "delete", f"{AUTH}me/")["requestBody"]
+
+    reference = body["content"]["application/json"]["schema"]["$ref"]
+    component = schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
+    assert set(component["properties"]) == {"password"}
+
+
+def test_a_delete_that_declares_no_body_documents_none(schema):
+    operation = _operation(schema, "delete", "/api/v1/resources/{id}/")
+
+    assert "requestBody" not in operation
