@@ -25,6 +25,15 @@ class TokenNotValid(ApiError):
     default_detail = "The token is invalid, expired or revoked."
 
 
+class InvalidCode(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_code"
+    default_detail = "The code is wrong, used or expired; request a new one."
+
+    def __init__(self) -> None:
+        super().__init__(errors={"code": [str(self.default_detail)]})
+
+
 class ApprovalPending(ApiError):
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "approval_pending"

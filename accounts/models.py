@@ -302,3 +302,20 @@ class AuthSession(models.Model):
     @property
     def is_live(self) -> bool:
         return self.ended_at is None and self.expires_at > timezone.now()
+
+
+class LoginCode(models.Model):
+    """The live sign-in code mailed to an address; only its keyed hash is kept.
+
+    One per address: a new request replaces it. Keyed by the address, not a user,
+    because where sign-up is allowed an unknown address gets a code too.
+    """
+
+    email = models.EmailField(unique=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"code for {self.email}"

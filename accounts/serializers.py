@@ -104,6 +104,15 @@ class LoginSerializer(serializers.Serializer):
     password = StrictCharField(write_only=True, trim_whitespace=False)
 
 
+class LoginCodeRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class LoginCodeConfirmSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    code = StrictCharField(write_only=True, max_length=64)
+
+
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()

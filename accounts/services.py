@@ -1,6 +1,7 @@
 """Account rules: users, sign-up, roles and status, password changes, access requests.
 
-Sessions and tokens are in accounts.sessions, Google sign-in in accounts.google.
+Sessions and tokens are in accounts.sessions, Google sign-in in accounts.google,
+emailed sign-in codes in accounts.login_codes.
 """
 
 from __future__ import annotations
@@ -24,12 +25,20 @@ from accounts.errors import (
     AccountDisabled,
     ApprovalPending,
     EmailTaken,
+    InvalidCode,
     InvalidInput,
     LastAdminError,
     SignupClosed,
 )
 from accounts.invitations import invited_user
-from accounts.models import AccessRequest, User, normalize_email, verified_addresses
+from accounts.login_codes import login_code_use
+from accounts.models import (
+    AccessRequest,
+    LoginCode,
+    User,
+    normalize_email,
+    verified_addresses,
+)
 from accounts.sessions import session_start, sessions_end_all
 from accounts.signals import user_data_delete
 from core.audit import Action, activity_anonymise, record_activity
@@ -198,6 +207,72 @@ def user_sign_in(*, user: User, request: HttpRequest, method: str) -> dict[str, 
         sign_in_failed(method=method, reason=error.code, email=user.email, user=user)
         raise error
     return session_start(user=user, request=request, method=method)
+
+
+def user_proven_by_code(*, email: str, code: str) -> User:
+    """The user of the address whose emailed code this is; a first code may sign up.
+
+    The code is used up, and a new account kept, whatever the sign-in then
+    answers for the user's status (user_sign_in).
+    """
+    email = normalize_email(email)
+    with transaction.atomic():
+        user = _user_proven_by_code(email=email, code=code)
+        if user is None:
+            sign_in_failed(
+                method="code",
+                reason=InvalidCode.default_code,
+                email=email,
+                user=User.objects.filter(email=email).first(),
+            )
+    if user is None:
+        raise InvalidCode()
+    return user
+
+
+def _user_proven_by_code(*, email: str, code: str) -> User | None:
+    if not login_code_use(email=email, code=code):
+        return None
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        if settings.SIGNUP_MODE == "closed":  # closed since the code was sent
+            return None
+        try:
+            with transaction.atomic():
+                return _user_sign_up_by_code(email=email)
+        except IntegrityError:  # a concurrent sign-up of the address won the insert
+            user = User.objects.get(email=email)
+    if user.password_unproven:
+        # Whoever chose this password had not proven the address; its owner just
+        # did, so the password and its sessions go (as a Google sign-in does).
+        user.set_unusable_password()
+        user.password_unproven = False
+        user.save(update_fields=["password", "password_unproven"])
+        sessions_end_all(user=user, reason="code_took_over")
+    # The code was mailed to this address, so the owner has proven it.
+    confirmed = EmailAddress.objects.filter(user=user, email=email).update(
+        verified=True
+    )
+    if not confirmed:
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+    return user_make_first_admin_if_listed(user=user)
+
+
+def _user_sign_up_by_code(*, email: str) -> User:
+    user = User(email=email, status=new_user_status())
+    user.set_unusable_password()
+    user.save()
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+    record_activity(
+        action=Action.SIGNED_UP,
+        actor=user,
+        target=user,
+        metadata={"method": "code", "status": user.status},
+    )
+    # FIRST_ADMIN_EMAIL is approved just below; its request would announce nothing.
+    if user.status == User.Status.PENDING and email != settings.FIRST_ADMIN_EMAIL:
+        access_request_open(user=user, reason="")
+    return user_make_first_admin_if_listed(user=user)
 
 
 # Entries that show an admin (or the rule itself) has already decided on a user.
@@ -450,6 +525,7 @@ def user_delete_by_admin(*, user: User, deleted_by: User) -> None:
 def _user_delete(*, user: User, actor: User) -> None:
     _ensure_an_admin_remains(user=user, new_role=User.Role.USER, new_status=user.status)
     files_delete_on_commit([user.avatar_file.name])
+    LoginCode.objects.filter(email=user.email).delete()
     # Feature apps (resources) delete their rows of the user and queue those rows'
     # files here, inside this transaction.
     user_data_delete.send(sender=User, user=user)

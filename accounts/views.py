@@ -44,6 +44,12 @@ class EmailResendAddressThrottle(SignInAccountThrottle):
     scope = "email_resend_address"
 
 
+class LoginCodeAddressThrottle(SignInAccountThrottle):
+    """Code mails per address, slower than sign-ins, so no one can flood a mailbox."""
+
+    scope = "login_code_address"
+
+
 class PasswordResetAddressThrottle(SignInAccountThrottle):
     """Reset mails per address: slower than sign-ins, so no one can flood a mailbox."""
 
@@ -147,6 +153,39 @@ class GoogleSignInView(PublicAuthView):
             raise
         user = user_sign_in_with_google(claims=claims)
         return _signed_in(user, request, method="google")
+
+
+class LoginCodeRequestView(PublicAuthView):
+    throttle_classes = [*PublicAuthView.throttle_classes, LoginCodeAddressThrottle]
+
+    @extend_schema(
+        request=s.LoginCodeRequestSerializer,
+        responses={202: s.DetailSerializer, 400: INVALID, 429: THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.LoginCodeRequestSerializer, request)
+        # In the background: the answer takes as long whether or not the email exists.
+        tasks.email_login_code.enqueue(data["email"])
+        return Response({"detail": ACCEPTED_DETAIL}, status=HTTPStatus.ACCEPTED)
+
+
+class LoginCodeConfirmView(PublicAuthView):
+    @extend_schema(
+        request=s.LoginCodeConfirmSerializer,
+        responses={
+            200: s.SignInResponseSerializer,
+            400: error(
+                "`invalid_code`: wrong, used, expired, or replaced by a newer one "
+                "(3 wrong tries use a code up); `invalid` for a malformed body."
+            ),
+            403: SIGN_IN_REFUSED,
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.LoginCodeConfirmSerializer, request)
+        user = services.user_proven_by_code(email=data["email"], code=data["code"])
+        return _signed_in(user, request, method="code")
 
 
 def _signed_in(user: User, request: Request, *, method: str) -> Response:

@@ -221,6 +221,11 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Gatehouse] "
 # A reset for an unknown address sends nothing (the API answers 202 either way).
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Sign-in by emailed code (POST /api/v1/auth/code/...): allauth's code format and
+# attempt limit, its lifetime in seconds.
+LOGIN_CODE_TIMEOUT = env_int("LOGIN_CODE_TIMEOUT", default=15 * 60)
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = LOGIN_CODE_TIMEOUT
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(BASE_URL).scheme or "http"
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
@@ -299,6 +304,7 @@ THROTTLE_RATES = {
     "signin_account": env_str("THROTTLE_SIGNIN_ACCOUNT", "10/minute"),
     "password_reset_address": env_str("THROTTLE_PASSWORD_RESET_ADDRESS", "3/hour"),
     "email_resend_address": env_str("THROTTLE_EMAIL_RESEND_ADDRESS", "3/hour"),
+    "login_code_address": env_str("THROTTLE_LOGIN_CODE_ADDRESS", "5/hour"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse API",

@@ -105,6 +105,8 @@ def test_behind_one_trusted_proxy_the_last_forwarded_hop_is_the_client(
         "/api/v1/auth/register/",
         "/api/v1/auth/request-access/",
         "/api/v1/auth/password/reset/",
+        "/api/v1/auth/code/request/",
+        "/api/v1/auth/code/confirm/",
     ],
 )
 def test_other_sign_in_endpoints_are_throttled_per_ip(api_client, tight_limits, path):
@@ -126,8 +128,9 @@ def _redis_or_skip() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("path", [LOGIN, "/api/v1/auth/code/confirm/"])
 def test_separate_processes_count_together_through_redis(
-    api_client, settings, throttle_clock_offset
+    api_client, settings, throttle_clock_offset, path
 ):
     _redis_or_skip()
     # Keys of this run only: other runs may share the Redis server.
@@ -174,6 +177,9 @@ for _ in range(3):
         capture_output=True,
     )
 
-    response = _attempt(api_client, email=email)
+    # A code sign-in draws on the same per-address budget as a password one.
+    response = api_client.post(
+        path, {"email": email, "password": "wrong", "code": "WRONG"}, format="json"
+    )
 
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
