@@ -25,6 +25,15 @@ class TokenNotValid(ApiError):
     default_detail = "The token is invalid, expired or revoked."
 
 
+class CsrfFailed(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "csrf_failed"
+    default_detail = (
+        "A refresh token from the cookie needs an X-Requested-With header "
+        "or a valid X-CSRFToken."
+    )
+
+
 class ApprovalPending(ApiError):
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "approval_pending"
