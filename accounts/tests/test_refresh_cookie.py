@@ -208,6 +208,18 @@ def test_a_rotated_cookie_is_refused(browser):
     assert response.json()["code"] == "token_not_valid"
 
 
+def test_a_refused_refresh_leaves_the_newer_cookie_alone(browser):
+    # Two tabs racing: the loser's answer must not wipe the winner's new cookie.
+    old = browser.cookies[REFRESH_COOKIE_NAME].value
+    browser.post(REFRESH, {}, **FROM_SCRIPT)
+    browser.cookies[REFRESH_COOKIE_NAME] = old
+
+    response = browser.post(REFRESH, {}, **FROM_SCRIPT)
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert REFRESH_COOKIE_NAME not in response.cookies
+
+
 def test_refresh_with_neither_body_nor_cookie_is_invalid(api_client):
     response = api_client.post(REFRESH, {}, **FROM_SCRIPT)
 
