@@ -34,6 +34,15 @@ class InvalidCode(ApiError):
         super().__init__(errors={"code": [str(self.default_detail)]})
 
 
+class CsrfFailed(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "csrf_failed"
+    default_detail = (
+        "A refresh token from the cookie needs an X-Requested-With header "
+        "or a valid X-CSRFToken."
+    )
+
+
 class ApprovalPending(ApiError):
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "approval_pending"

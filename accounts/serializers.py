@@ -115,7 +115,11 @@ class LoginCodeConfirmSerializer(serializers.Serializer):
 
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
-    refresh = serializers.CharField()
+    refresh = serializers.CharField(
+        required=False,
+        help_text="Absent when JWT_REFRESH_COOKIE is on: the refresh token is then "
+        "in the `gatehouse_refresh` cookie.",
+    )
 
 
 class SignInResponseSerializer(TokenPairSerializer):
@@ -127,7 +131,11 @@ class GoogleSignInSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = StrictCharField()
+    refresh = StrictCharField(
+        required=False,
+        help_text="Required unless JWT_REFRESH_COOKIE is on and the "
+        "`gatehouse_refresh` cookie carries it.",
+    )
 
 
 class SessionSerializer(serializers.ModelSerializer):

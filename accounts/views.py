@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import url_str_to_user_pk
@@ -9,7 +10,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, viewsets
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -24,6 +30,12 @@ from accounts.google import google_id_token_verify, user_sign_in_with_google
 from accounts.invitations import invited_user
 from accounts.models import AuthSession, User
 from accounts.permissions import signed_in_user
+from accounts.refresh_cookie import (
+    REFRESH_COOKIE_NAME,
+    refresh_cookie_clear,
+    refresh_cookie_read,
+    token_response,
+)
 from core.schema import (
     FILE_TOO_LARGE,
     INVALID,
@@ -58,6 +70,43 @@ class PasswordResetAddressThrottle(SignInAccountThrottle):
 
 NO_CONTENT = OpenApiResponse(description="No content")
 ACCEPTED_DETAIL = "If the address can receive mail, a message is on its way."
+
+REFRESH_COOKIE_PARAMETERS = [
+    OpenApiParameter(
+        REFRESH_COOKIE_NAME,
+        str,
+        OpenApiParameter.COOKIE,
+        description="With JWT_REFRESH_COOKIE on: the refresh token, read when the "
+        "body has none; then `X-Requested-With` or `X-CSRFToken` must be sent too.",
+    ),
+    OpenApiParameter(
+        "X-Requested-With",
+        str,
+        OpenApiParameter.HEADER,
+        description="Any non-empty value: lets the refresh cookie be used.",
+    ),
+]
+SETS_REFRESH_COOKIE = OpenApiParameter(
+    "Set-Cookie",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description=f"With JWT_REFRESH_COOKIE on: `{REFRESH_COOKIE_NAME}=<refresh token>; "
+    "HttpOnly; Secure; SameSite=Lax; Path=/api/v1/auth/` (the path carries "
+    "URL_PREFIX; Secure outside DEBUG); the body then has no `refresh`.",
+)
+CLEARS_REFRESH_COOKIE = OpenApiParameter(
+    "Set-Cookie",
+    str,
+    OpenApiParameter.HEADER,
+    response=[204],
+    description=f"With JWT_REFRESH_COOKIE on: `{REFRESH_COOKIE_NAME}=; Max-Age=0` "
+    "clears the refresh cookie.",
+)
+CSRF_FAILED = error(
+    "`csrf_failed`: the refresh token came from the cookie without an "
+    "`X-Requested-With` header or a valid `X-CSRFToken`."
+)
 
 
 class AnonymousView(APIView):
@@ -112,6 +161,7 @@ class RegisterView(PublicAuthView):
 class LoginView(PublicAuthView):
     @extend_schema(
         request=s.LoginSerializer,
+        parameters=[SETS_REFRESH_COOKIE],
         responses={
             200: s.SignInResponseSerializer,
             400: INVALID,
@@ -133,6 +183,7 @@ class LoginView(PublicAuthView):
 class GoogleSignInView(PublicAuthView):
     @extend_schema(
         request=s.GoogleSignInSerializer,
+        parameters=[SETS_REFRESH_COOKIE],
         responses={
             200: s.SignInResponseSerializer,
             400: INVALID,
@@ -172,6 +223,7 @@ class LoginCodeRequestView(PublicAuthView):
 class LoginCodeConfirmView(PublicAuthView):
     @extend_schema(
         request=s.LoginCodeConfirmSerializer,
+        parameters=[SETS_REFRESH_COOKIE],
         responses={
             200: s.SignInResponseSerializer,
             400: error(
@@ -191,12 +243,22 @@ class LoginCodeConfirmView(PublicAuthView):
 def _signed_in(user: User, request: Request, *, method: str) -> Response:
     tokens = services.user_sign_in(user=user, request=request._request, method=method)
     user = User.objects.with_email_verified().get(pk=user.pk)
-    return Response({**tokens, "user": s.user_to_json(user)})
+    return token_response(tokens, user=s.user_to_json(user))
+
+
+def _refresh_token_of(request: Request) -> str:
+    serializer = s.RefreshSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    raw = serializer.validated_data.get("refresh") or refresh_cookie_read(request)
+    if not raw:
+        raise InvalidInput("refresh", ["This field is required."])
+    return raw
 
 
 class RefreshView(AnonymousView):
     @extend_schema(
         request=s.RefreshSerializer,
+        parameters=[*REFRESH_COOKIE_PARAMETERS, SETS_REFRESH_COOKIE],
         responses={
             200: s.TokenPairSerializer,
             400: INVALID,
@@ -204,37 +266,50 @@ class RefreshView(AnonymousView):
                 "`token_not_valid`: expired, revoked, already rotated, or its user "
                 "is no longer approved."
             ),
+            403: CSRF_FAILED,
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = s.RefreshSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return Response(
-            sessions.session_refresh(raw_refresh=serializer.validated_data["refresh"])
-        )
+        raw = _refresh_token_of(request)
+        return token_response(sessions.session_refresh(raw_refresh=raw))
 
 
 class LogoutView(AnonymousView):
     @extend_schema(
         request=s.RefreshSerializer,
+        parameters=[*REFRESH_COOKIE_PARAMETERS, CLEARS_REFRESH_COOKIE],
         responses={
             204: NO_CONTENT,
             400: INVALID,
             401: error("`token_not_valid`: the refresh token is not valid."),
+            403: CSRF_FAILED,
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = s.RefreshSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        sessions.session_logout(raw_refresh=serializer.validated_data["refresh"])
+        sessions.session_logout(raw_refresh=_refresh_token_of(request))
         return Response(status=HTTPStatus.NO_CONTENT)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        # A cookie whose session is gone goes too; a refused cross-site call (403)
+        # changes nothing.
+        if response.status_code in {HTTPStatus.NO_CONTENT, HTTPStatus.UNAUTHORIZED}:
+            refresh_cookie_clear(response)
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class LogoutAllView(APIView):
-    @extend_schema(request=None, responses={204: NO_CONTENT, 401: NOT_AUTHENTICATED})
+    @extend_schema(
+        request=None,
+        parameters=[CLEARS_REFRESH_COOKIE],
+        responses={204: NO_CONTENT, 401: NOT_AUTHENTICATED},
+    )
     def post(self, request: Request) -> Response:
         sessions.user_logout_all(user=signed_in_user(request))
-        return Response(status=HTTPStatus.NO_CONTENT)
+        response = Response(status=HTTPStatus.NO_CONTENT)
+        refresh_cookie_clear(response)
+        return response
 
 
 @extend_schema_view(

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from config.database import database_from_url
@@ -258,6 +259,9 @@ SOCIALACCOUNT_PROVIDERS = {
 
 # --- JWT sessions ---------------------------------------------------------------
 JWT_REFRESH_REUSE_GRACE_SECONDS = env_int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=30)
+# Sign-in and refresh answers put the refresh token in an HttpOnly cookie instead of
+# the body (accounts/refresh_cookie.py; README "Refresh token in a cookie").
+JWT_REFRESH_COOKIE = env_bool("JWT_REFRESH_COOKIE", default=False)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(
         minutes=env_int("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", default=60)
@@ -340,6 +344,14 @@ CORS_ALLOW_HEADERS = (
     "ngrok-skip-browser-warning",
 )
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]
+# Browsers send the refresh cookie cross-origin only to a listed origin that allows
+# credentials; without the cookie no origin needs them.
+CORS_ALLOW_CREDENTIALS = JWT_REFRESH_COOKIE
+if CORS_ALLOW_CREDENTIALS and "*" in CORS_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured(
+        "CORS_ORIGINS must list each frontend's origin when JWT_REFRESH_COOKIE is on, "
+        "not '*'"
+    )
 
 # --- Static files and uploads ---------------------------------------------------
 STATIC_URL = "static/"

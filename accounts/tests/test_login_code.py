@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AccessRequest, AuthSession, LoginCode, User
+from accounts.refresh_cookie import REFRESH_COOKIE_NAME
 from conftest import DEFAULT_PASSWORD
 from core.models import ActivityLog
 
@@ -373,3 +374,19 @@ def test_a_first_code_of_first_admin_email_makes_the_admin(
     assert response.status_code == HTTPStatus.OK
     assert response.json()["user"]["is_admin"] is True
     assert not AccessRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_with_cookie_mode_a_code_sign_in_sets_the_refresh_cookie(
+    api_client, approved_user, request_code, settings
+):
+    settings.JWT_REFRESH_COOKIE = True
+    code = request_code(approved_user.email)
+
+    response = _confirm(api_client, approved_user.email, code)
+
+    assert response.status_code == HTTPStatus.OK
+    assert "refresh" not in response.json()
+    cookie = response.cookies[REFRESH_COOKIE_NAME]
+    assert cookie.value
+    assert cookie["httponly"]
