@@ -177,6 +177,9 @@ def test_gcs_reads_bucket_key_file_and_custom_domain(clean_storage_env, gcs_key)
             "querystring_auth": True,
             "expiration": timedelta(seconds=900),
             "file_overwrite": False,
+            "connect_timeout": 5,
+            "read_timeout": 10,
+            "attempts": 2,
         },
     }
 
