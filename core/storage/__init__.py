@@ -4,7 +4,8 @@ A row holds what the rest of the project asks of a backend: the name that picks 
 (CLOUD_STORAGE_PROVIDER, or none for local disk), its import path in STORAGES, its
 OPTIONS from the environment (core/storage/options.py), its label on the start page,
 how /health probes it, and how its file URLs are signed. The backends themselves:
-core/storage/local.py, core/storage/cloudinary.py, and django-storages' S3 and GCS.
+core/storage/local.py, core/storage/cloudinary.py, core/storage/gcs.py (django-storages'
+GCS, bounded) and django-storages' S3.
 
 Imported by config/settings.py: nothing here may need Django set up at import.
 """
@@ -20,9 +21,9 @@ from core.storage import options
 
 if TYPE_CHECKING:
     from django.core.files.storage import Storage
-    from storages.backends.gcloud import GoogleCloudStorage
 
     from core.storage.cloudinary import CloudinaryStorage
+    from core.storage.gcs import BoundedGoogleCloudStorage
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def _list_root(storage: Storage) -> object:
     return storage.listdir("")  # disk or S3: one listing of the root
 
 
-def _list_one_blob(storage: GoogleCloudStorage) -> object:
+def _list_one_blob(storage: BoundedGoogleCloudStorage) -> object:
     # The client's default retry keeps a refused connection going for 2 minutes.
     return list(storage.bucket.list_blobs(max_results=1, retry=None, timeout=5))
 
@@ -67,7 +68,7 @@ S3 = Backend(
 )
 GCS = Backend(
     provider="gcs",
-    path="storages.backends.gcloud.GoogleCloudStorage",
+    path="core.storage.gcs.BoundedGoogleCloudStorage",
     label="Google Cloud Storage",
     options=options.gcs_options,
     probe=_list_one_blob,

@@ -148,6 +148,7 @@ def gcs_options() -> dict:
     if not os.path.isfile(key_file):
         refuse(f"GOOGLE_APPLICATION_CREDENTIALS names no file: {key_file}")
     domain = _custom_domain()
+    limits = storage_timeouts()
     return {
         "bucket_name": bucket,
         # Loaded here, not found by the client: signing needs a service-account
@@ -158,6 +159,9 @@ def gcs_options() -> dict:
         "querystring_auth": True,
         "expiration": timedelta(seconds=file_url_expire_seconds()),
         "file_overwrite": False,
+        "connect_timeout": limits.connect,
+        "read_timeout": limits.read,
+        "attempts": limits.attempts,
     }
 
 

@@ -142,6 +142,24 @@ def test_storage_timeouts_come_from_the_environment(clean_storage_env):
     assert client_config.retries["total_max_attempts"] == 1
 
 
+def test_gcs_takes_the_storage_timeouts_from_the_environment(
+    clean_storage_env, gcs_key
+):
+    given_env(
+        clean_storage_env,
+        **GCS_BASE,
+        GOOGLE_APPLICATION_CREDENTIALS=str(gcs_key[0]),
+        CLOUD_STORAGE_CONNECT_TIMEOUT="2",
+        CLOUD_STORAGE_TIMEOUT="3",
+        CLOUD_STORAGE_ATTEMPTS="4",
+    )
+
+    options = default_storage_config()["OPTIONS"]
+
+    assert (options["connect_timeout"], options["read_timeout"]) == (2, 3)
+    assert options["attempts"] == 4
+
+
 def test_a_zero_storage_timeout_is_refused(clean_storage_env):
     given_env(clean_storage_env, **S3_BASE, CLOUD_STORAGE_TIMEOUT="0")
 
@@ -177,6 +195,9 @@ def test_gcs_reads_bucket_key_file_and_custom_domain(clean_storage_env, gcs_key)
             "querystring_auth": True,
             "expiration": timedelta(seconds=900),
             "file_overwrite": False,
+            "connect_timeout": 5,
+            "read_timeout": 10,
+            "attempts": 2,
         },
     }
 

@@ -1,8 +1,8 @@
 """Cloud storage failing: uploads answer 503 and keep nothing; deletions wait in a queue.
 
-Real servers (moto's S3, the Cloudinary stand-in) behind a loopback proxy that
-fails on demand (core/tests/fault_proxy.py): the storage backends and their SDKs
-run unchanged.
+Real servers (moto's S3, gcp-storage-emulator, the Cloudinary stand-in) behind a
+loopback proxy that fails on demand (core/tests/fault_proxy.py): the storage
+backends and their SDKs run unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import pytest
+import requests
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from core.models import FileDeletion
@@ -27,6 +30,17 @@ def s3_behind_proxy(s3_env, moto_endpoint, clean_storage_env, storage_from_env):
     address = urlsplit(moto_endpoint)
     proxy = FaultProxy(address.hostname or "", address.port or 80).start()
     clean_storage_env.setenv("CLOUD_STORAGE_ENDPOINT_URL", proxy.url)
+    storage_from_env()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def gcs_behind_proxy(gcs_env, gcs_emulator, clean_storage_env, storage_from_env):
+    _server, endpoint = gcs_emulator
+    address = urlsplit(endpoint)
+    proxy = FaultProxy(address.hostname or "", address.port or 80).start()
+    clean_storage_env.setenv("STORAGE_EMULATOR_HOST", proxy.url)
     storage_from_env()
     yield proxy
     proxy.stop()
@@ -51,6 +65,11 @@ def short_timeouts(clean_storage_env):
     clean_storage_env.setenv("CLOUD_STORAGE_ATTEMPTS", "2")
 
 
+@pytest.fixture
+def one_short_attempt(short_timeouts, clean_storage_env):
+    clean_storage_env.setenv("CLOUD_STORAGE_ATTEMPTS", "1")
+
+
 def _objects(request, provider: str) -> list[str]:
     """What the storage service really holds, asked behind the proxy's back."""
     if provider == "s3":
@@ -60,11 +79,17 @@ def _objects(request, provider: str) -> list[str]:
         )
         listed = client.list_objects_v2(Bucket=bucket)
         return [item["Key"] for item in listed.get("Contents", [])]
+    if provider == "gcs":
+        _server, endpoint = request.getfixturevalue("gcs_emulator")
+        bucket = request.getfixturevalue("gcs_env")
+        listed = requests.get(f"{endpoint}/storage/v1/b/{bucket}/o", timeout=10)
+        listed.raise_for_status()
+        return [item["name"] for item in listed.json().get("items", [])]
     fake = request.getfixturevalue("cloudinary_env")
     return [public_id for _kind, public_id in fake.assets]
 
 
-@pytest.fixture(params=["s3", "cloudinary"])
+@pytest.fixture(params=["s3", "gcs", "cloudinary"])
 def provider(request) -> tuple[str, FaultProxy]:
     proxy = request.getfixturevalue(f"{request.param}_behind_proxy")
     return request.param, proxy
@@ -148,8 +173,9 @@ def test_stalled_storage_answers_503_within_the_timeouts(
     elapsed = time.monotonic() - started
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
-    # 2 attempts of 1 s (S3 also asks whether the name is free first), plus
-    # backoff: far below the 10 s an unbounded client would wait for each call.
+    # 2 attempts of 1 s (S3 and GCS ask whether the name is free first), plus
+    # backoff: far below an unbounded client's wait (GCS's own: 60 s a call,
+    # retried for 120 s).
     assert elapsed < 8, f"answered after {elapsed:.1f} s"
     assert not ResourceFile.objects.exists()
 
@@ -205,3 +231,26 @@ def test_a_failed_delete_drops_the_row_and_removes_the_object_later(
     assert queued.attempts == settings.TASK_MAX_ATTEMPTS  # the task tried, and retried
     assert _objects(request, name) == []
     assert not FileDeletion.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda storage: storage._save("notes.txt", ContentFile(b"hello")),
+        lambda storage: storage.delete("notes.txt"),
+    ],
+    ids=["upload", "delete"],
+)
+def test_each_gcs_call_of_an_upload_or_delete_is_bounded_by_the_timeout(
+    one_short_attempt, gcs_behind_proxy, call
+):
+    # The existence check an upload makes first is the stall test's. django-storages
+    # alone waits the client's 60 s a call and retries for 120 s.
+    gcs_behind_proxy.mode = "stall"
+
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        call(default_storage)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 5, f"gave up after {elapsed:.1f} s"
