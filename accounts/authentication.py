@@ -69,4 +69,6 @@ class ExternalJWTAuthentication(JWTAuthentication):
         user = user_for_external_token(issuer=issuer["issuer"], claims=claims)
         if user.status in self._refusals:
             raise self._refusals[user.status]()
-        return user, claims
+        # Views read request.auth["sid"] as the id of one of our sessions; this
+        # token has none (a provider's own `sid` claim names its session, not ours).
+        return user, {**claims, "sid": None}

@@ -237,6 +237,24 @@ def test_an_unconfirmed_account_loses_its_password_and_sessions(
     assert ours.status_code == HTTPStatus.UNAUTHORIZED
 
 
+@pytest.mark.django_db
+def test_a_providers_sid_claim_is_not_taken_for_one_of_our_sessions(
+    approved_identity, keys, sign_in
+):
+    approved_identity.set_password("Another-long-passphrase-1")
+    approved_identity.save()
+    ours = sign_in(approved_identity, password="Another-long-passphrase-1")
+    sid = jwt.decode(ours["access"], options={"verify_signature": False})["sid"]
+    token = keys["RS256"].sign(claims(sid=sid))
+
+    response = APIClient().get(
+        "/api/v1/auth/sessions/", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert [s["current"] for s in response.json()] == [False]
+
+
 # --- Keys: caching, rotation, outage ------------------------------------------
 
 
