@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import socket
+import threading
 import time
 from http import HTTPStatus
 
@@ -26,6 +27,7 @@ from accounts.models import AccessRequest, ExternalIdentity, User
 from accounts.tests.google_keys import JwksServer, SigningKey
 from config.external_jwt import external_jwt_issuers_from_env
 from core.models import ActivityLog
+from core.tests.live_http import exchange_json
 
 ISSUER = "https://example-app.us.auth0.com/"
 OTHER_ISSUER = "https://project.supabase.co/auth/v1"
@@ -547,3 +549,31 @@ def test_a_half_or_unsafely_configured_issuer_refuses_to_start(
 
     with pytest.raises(ImproperlyConfigured, match=message):
         external_jwt_issuers_from_env(is_production=True)
+
+
+# --- Concurrency --------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_tokens_create_one_account(live_server, issuers, keys):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database that serves concurrent connections (PostgreSQL)")
+    token = keys["ES256"].sign(claims())
+    barrier = threading.Barrier(4)
+    answers: list[tuple[int, str]] = []
+
+    def first_request() -> None:
+        barrier.wait()
+        status, body = exchange_json("GET", f"{live_server.url}{ME}", bearer=token)
+        answers.append((status, body["code"]))
+
+    threads = [threading.Thread(target=first_request) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert answers == [(HTTPStatus.FORBIDDEN, "approval_pending")] * 4
+    assert User.objects.count() == ExternalIdentity.objects.count() == 1
+    assert AccessRequest.objects.count() == 1
+    assert ActivityLog.objects.filter(action=ActivityLog.Action.SIGNED_UP).count() == 1
