@@ -33,6 +33,7 @@ from accounts.errors import InvalidInput, LastAdminError
 from accounts.models import (
     AccessRequest,
     AuthSession,
+    ExternalIdentity,
     User,
     UserQuerySet,
     normalize_email,
@@ -272,6 +273,18 @@ class AuthSessionInline(admin.TabularInline):
         return False
 
 
+class ExternalIdentityInline(admin.TabularInline):
+    model = ExternalIdentity
+    verbose_name_plural = "external identities (EXTERNAL_JWT_ISSUERS)"
+    fields = ("issuer", "subject", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class UserAdminForm(forms.ModelForm):
     class Meta:
         model = User
@@ -324,7 +337,7 @@ class UserAdmin(admin.ModelAdmin):
         "last_login",
         "recent_activity",
     ]
-    inlines = [AccessRequestInline, AuthSessionInline]
+    inlines = [AccessRequestInline, AuthSessionInline, ExternalIdentityInline]
     add_fields = ["email", "full_name", "role"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:

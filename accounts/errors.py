@@ -97,3 +97,9 @@ class LastAdminError(ApiError):
     def __init__(self) -> None:
         detail = str(self.default_detail)
         super().__init__(detail, errors={"non_field_errors": [detail]})
+
+
+class ExternalKeysUnavailable(ServiceUnavailable):
+    default_detail = (
+        "The identity provider's signing keys could not be fetched; try again shortly."
+    )

@@ -1,8 +1,8 @@
 """Google sign-in: the ID tokens frontends send, verified, and the user they sign in.
 
-PyJWT checks the RS256 signature and the claims; CacheControl keeps Google's JWKS
-for as long as its Cache-Control header allows. google-auth's verify_token was
-used first, but it cannot pass a clock-skew leeway to PyJWT nor require `exp`.
+PyJWT checks the RS256 signature and the claims against Google's JWKS (cached and
+refetched on rotation by accounts/jwks.py). google-auth's verify_token was used
+first, but it cannot pass a clock-skew leeway to PyJWT nor require `exp`.
 """
 
 from __future__ import annotations
@@ -10,45 +10,37 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
-import requests
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
-from cachecontrol import CacheControl
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.errors import AuthenticationFailed, GoogleUnavailable, SignupClosed
+from accounts.jwks import JwksKeys
 from accounts.models import User, normalize_email
 from accounts.services import (
     access_request_open,
     new_user_status,
+    user_join_by_proven_email,
     user_make_first_admin_if_listed,
 )
-from accounts.sessions import sessions_end_all
 from core.audit import Action, record_activity
 
 GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
-CERTS_TIMEOUT_SECONDS = 5
 CLOCK_SKEW_SECONDS = 10
 
-# One process-wide session, so a sign-in costs no key fetch while the keys are fresh.
-_certs_session = CacheControl(requests.Session())
+_keys = JwksKeys(unavailable=GoogleUnavailable)
 
 
 def _signing_key(token: str) -> jwt.PyJWK:
     try:
-        response = _certs_session.get(
-            settings.GOOGLE_CERTS_URL, timeout=CERTS_TIMEOUT_SECONDS
-        )
-        response.raise_for_status()
-        keys = jwt.PyJWKSet.from_dict(response.json())
-    except (requests.RequestException, ValueError, jwt.PyJWTError) as exc:
-        raise GoogleUnavailable() from exc
-    kid = jwt.get_unverified_header(token).get("kid")
-    for key in keys.keys:
-        if kid and key.key_id == kid and key.public_key_use in ("sig", None):
-            return key
-    raise AuthenticationFailed("The Google ID token is signed with an unknown key.")
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as exc:
+        raise AuthenticationFailed(f"The Google ID token is not valid: {exc}") from exc
+    key = _keys.key_for(url=settings.GOOGLE_CERTS_URL, kid=str(kid or ""))
+    if key is None:
+        raise AuthenticationFailed("The Google ID token is signed with an unknown key.")
+    return key
 
 
 def google_id_token_verify(*, token: str) -> dict[str, Any]:
@@ -104,7 +96,7 @@ def _user_sign_in_with_google(*, claims: dict[str, Any]) -> User:
         if user is None:
             user = _user_create_from_google(email=email, claims=claims)
         else:
-            _user_join_google(user=user)
+            user_join_by_proven_email(user=user, reason="google_took_over")
         SocialAccount.objects.create(
             user=user, provider="google", uid=sub, extra_data=claims
         )
@@ -138,19 +130,6 @@ def _user_create_from_google(*, email: str, claims: dict[str, Any]) -> User:
     if user.status == User.Status.PENDING and email != settings.FIRST_ADMIN_EMAIL:
         access_request_open(user=user, reason="")
     return user
-
-
-def _user_join_google(*, user: User) -> None:
-    confirmed = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
-    if confirmed.exists() and not user.password_unproven:
-        return
-    # Whoever chose this password had not proven the address (a confirmation
-    # later does not tell who chose it); Google just proved it for the mailbox's
-    # owner, so the password and its sessions are dropped.
-    user.set_unusable_password()
-    user.password_unproven = False
-    user.save(update_fields=["password", "password_unproven"])
-    sessions_end_all(user=user, reason="google_took_over")
 
 
 def _fill_profile_from_google(*, user: User, claims: dict[str, Any]) -> None:

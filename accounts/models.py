@@ -99,6 +99,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     class AuthProvider(models.TextChoices):
         PASSWORD = "password"  # noqa: S105 (a sign-in method, not a secret)
         GOOGLE = "google"
+        EXTERNAL = "external"  # bearer tokens of an EXTERNAL_JWT_ISSUERS provider
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
@@ -260,6 +261,27 @@ class AccessRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.status})"
+
+
+class ExternalIdentity(models.Model):
+    """A user as an external identity provider knows them: its `iss` and `sub`."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="external_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "subject"], name="external_identity_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} {self.subject}"
 
 
 class AuthSessionQuerySet(models.QuerySet):

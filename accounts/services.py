@@ -285,6 +285,20 @@ _DECIDED_ACTIONS = [
 ]
 
 
+def user_join_by_proven_email(*, user: User, reason: str) -> None:
+    """An identity provider proved `user.email` belongs to whoever signs in now."""
+    confirmed = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
+    if confirmed.exists() and not user.password_unproven:
+        return
+    # Whoever chose this password had not proven the address (a confirmation
+    # later does not tell who chose it); the provider just proved it for the
+    # mailbox's owner, so the password and its sessions are dropped.
+    user.set_unusable_password()
+    user.password_unproven = False
+    user.save(update_fields=["password", "password_unproven"])
+    sessions_end_all(user=user, reason=reason)
+
+
 @transaction.atomic
 def user_make_first_admin_if_listed(*, user: User) -> User:
     """Once, approves as admin the undecided user verified as FIRST_ADMIN_EMAIL."""

@@ -11,6 +11,7 @@ from dotenv import load_dotenv
 
 from config.database import database_from_url
 from config.env import env_bool, env_int, env_list, env_str, env_url_prefix
+from config.external_jwt import external_jwt_issuers_from_env
 from config.observability import (
     log_format_from_env,
     logging_config,
@@ -241,6 +242,9 @@ GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET") or env_str("OAUTH_CLIENT_
 GOOGLE_CERTS_URL = env_str(
     "GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v3/certs"
 )
+# Identity providers whose own bearer tokens the API accepts (README: "Tokens from
+# an external identity provider"); an empty list turns the feature off.
+EXTERNAL_JWT_ISSUERS = external_jwt_issuers_from_env(is_production=IS_PRODUCTION)
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
         "APPS": (
@@ -281,7 +285,8 @@ SIMPLE_JWT = {
 NUM_PROXIES = env_int("NUM_PROXIES", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.SessionJWTAuthentication"
+        "accounts.authentication.SessionJWTAuthentication",
+        "accounts.authentication.ExternalJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsApproved"],
     # DRF's JSONRenderer output, encoded by orjson (core/renderers.py).

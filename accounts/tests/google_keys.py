@@ -1,8 +1,8 @@
-"""A stand-in for Google's signing keys: an RSA key and a real local JWKS server."""
+"""Stand-ins for an identity provider's signing keys (Google's: RSA; external
+providers': RSA, EC P-256 or Ed25519) and a real local JWKS server."""
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 from dataclasses import dataclass, field
@@ -10,46 +10,50 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-
-def _b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+# algorithm: (a new private key, the PyJWT class that writes its public JWK)
+_ALGORITHMS: dict[str, tuple[Any, Any]] = {
+    "RS256": (
+        lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        RSAAlgorithm,
+    ),
+    "ES256": (lambda: ec.generate_private_key(ec.SECP256R1()), ECAlgorithm),
+    "EdDSA": (ed25519.Ed25519PrivateKey.generate, OKPAlgorithm),
+}
 
 
 @dataclass
 class SigningKey:
-    """An RSA key that signs ID tokens the way Google does (RS256, with a kid)."""
+    """A key that signs tokens with a kid, RS256 (as Google does), ES256 or EdDSA."""
 
     kid: str
-    private_key: rsa.RSAPrivateKey = field(
-        default_factory=lambda: rsa.generate_private_key(
-            public_exponent=65537, key_size=2048
-        )
-    )
+    algorithm: str = "RS256"
+    private_key: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.private_key is None:
+            self.private_key = _ALGORITHMS[self.algorithm][0]()
 
     def jwk(self) -> dict[str, str]:
-        numbers = self.private_key.public_key().public_numbers()
-        return {
-            "kty": "RSA",
-            "kid": self.kid,
-            "use": "sig",
-            "alg": "RS256",
-            "n": _b64url_uint(numbers.n),
-            "e": _b64url_uint(numbers.e),
-        }
+        to_jwk = _ALGORITHMS[self.algorithm][1].to_jwk
+        public = to_jwk(self.private_key.public_key(), as_dict=True)
+        return {**public, "kid": self.kid, "use": "sig", "alg": self.algorithm}
 
-    def sign(self, claims: dict[str, Any]) -> str:
+    def sign(self, claims: dict[str, Any], **headers: Any) -> str:
         return jwt.encode(
-            claims, self.private_key, algorithm="RS256", headers={"kid": self.kid}
+            claims,
+            self.private_key,
+            algorithm=self.algorithm,
+            headers={"kid": self.kid, **headers},
         )
 
 
 class JwksServer:
     """Serves a JWKS on 127.0.0.1 with a Cache-Control header and counts fetches."""
 
-    def __init__(self, keys: list[SigningKey], *, max_age: int = 3600) -> None:
+    def __init__(self, keys: list[SigningKey], *, max_age: int | None = 3600) -> None:
         self.keys = keys
         self.max_age = max_age
         self.fetches = 0
@@ -91,7 +95,10 @@ class JwksServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
                 self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", f"public, max-age={server.max_age}")
+                if server.max_age is not None:  # None: no caching header at all
+                    self.send_header(
+                        "Cache-Control", f"public, max-age={server.max_age}"
+                    )
                 self.end_headers()
                 self.wfile.write(body)
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.errors import LastAdminError
-from accounts.models import ADMINS_GROUP, AccessRequest, User
+from accounts.models import ADMINS_GROUP, AccessRequest, ExternalIdentity, User
 from conftest import DEFAULT_PASSWORD
 from core.audit import Action, record_activity
 from core.selectors import activity_for_user
@@ -505,6 +505,22 @@ def test_saving_a_user_keeps_their_uploaded_avatar(console, user_factory):
     assert user.full_name == "Renamed"
     assert user.avatar_file
     assert default_storage.exists(user.avatar_file.name)
+
+
+def test_user_change_page_shows_external_identities_and_saving_keeps_them(
+    console, user_factory
+):
+    user = user_factory()
+    ExternalIdentity.objects.create(
+        user=user, issuer="https://idp.example/", subject="idp|42"
+    )
+
+    page = console.get(reverse("admin:accounts_user_change", args=[user.pk]))
+    response = _user_change(console, user, full_name="Renamed")
+
+    assert "idp|42" in page.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert ExternalIdentity.objects.filter(user=user, subject="idp|42").exists()
 
 
 def test_user_change_page_shows_status_role_and_sign_in_method(console, user_factory):

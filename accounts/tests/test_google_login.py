@@ -9,14 +9,14 @@ from http import HTTPStatus
 
 import jwt
 import pytest
-import requests
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
-from cachecontrol import CacheControl
 from django.urls import reverse
 
 from accounts import google as google_module
 from accounts import services
+from accounts.errors import GoogleUnavailable
+from accounts.jwks import JwksKeys
 from accounts.models import AccessRequest, User
 from accounts.tests.google_keys import JwksServer, SigningKey
 from conftest import DEFAULT_PASSWORD
@@ -45,9 +45,7 @@ def google(settings, monkeypatch, jwks_server) -> JwksServer:
     """Points Google sign-in at the local JWKS server, with a cold key cache."""
     settings.GOOGLE_CERTS_URL = jwks_server.url
     settings.GOOGLE_CLIENT_IDS = [WEB_CLIENT_ID, IOS_CLIENT_ID]
-    monkeypatch.setattr(
-        google_module, "_certs_session", CacheControl(requests.Session())
-    )
+    monkeypatch.setattr(google_module, "_keys", JwksKeys(unavailable=GoogleUnavailable))
     return jwks_server
 
 
@@ -722,6 +720,20 @@ def test_google_keys_are_fetched_once_for_two_sign_ins(
 
     assert response.status_code == HTTPStatus.OK
     assert google.fetches == 1
+
+
+@pytest.mark.django_db
+def test_a_rotated_google_key_is_accepted_after_one_refetch(
+    linked_user, google, id_token, google_sign_in
+):
+    assert google_sign_in(id_token()).status_code == HTTPStatus.OK
+    rotated = SigningKey(kid="google-key-2")
+    google.keys = [*google.keys, rotated]
+
+    response = google_sign_in(id_token(key=rotated))
+
+    assert response.status_code == HTTPStatus.OK
+    assert google.fetches == 2
 
 
 @pytest.mark.django_db

@@ -9,15 +9,15 @@ import time
 from http import HTTPStatus
 
 import pytest
-import requests
 from allauth.socialaccount.models import SocialAccount
-from cachecontrol import CacheControl
 from django.conf import settings as django_settings
 from django.test import override_settings
 from django.test.utils import override_script_prefix
 from rest_framework.test import APIClient
 
 from accounts import google as google_module
+from accounts.errors import GoogleUnavailable
+from accounts.jwks import JwksKeys
 from accounts.models import AuthSession
 from accounts.refresh_cookie import REFRESH_COOKIE_NAME
 from accounts.tests.google_keys import JwksServer, SigningKey
@@ -114,7 +114,7 @@ def test_google_sign_in_sets_the_cookie_and_leaves_refresh_out(
         settings.GOOGLE_CERTS_URL = server.url
         settings.GOOGLE_CLIENT_IDS = [GOOGLE_CLIENT_ID]
         monkeypatch.setattr(
-            google_module, "_certs_session", CacheControl(requests.Session())
+            google_module, "_keys", JwksKeys(unavailable=GoogleUnavailable)
         )
         user = user_factory(email="gina@gmail.com", password=None)
         SocialAccount.objects.create(user=user, provider="google", uid="1101")

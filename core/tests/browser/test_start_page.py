@@ -6,11 +6,11 @@ import json
 import time
 
 import pytest
-import requests
-from cachecontrol import CacheControl
 from playwright.sync_api import expect
 
 from accounts import google as google_module
+from accounts.errors import GoogleUnavailable
+from accounts.jwks import JwksKeys
 from accounts.models import AccessRequest, User
 from accounts.tests.google_keys import JwksServer, SigningKey
 
@@ -141,9 +141,7 @@ def jwks(settings, monkeypatch, google_key):
     server = JwksServer([google_key]).start()
     settings.GOOGLE_CERTS_URL = server.url
     settings.GOOGLE_CLIENT_IDS = [CLIENT_ID]
-    monkeypatch.setattr(
-        google_module, "_certs_session", CacheControl(requests.Session())
-    )
+    monkeypatch.setattr(google_module, "_keys", JwksKeys(unavailable=GoogleUnavailable))
     yield server
     server.stop()
 
