@@ -78,6 +78,10 @@ class StartPageView(TemplateView):
             if (named := backend_named(backend))
             else backend.rsplit(".", 1)[-1],
             "signup_mode": settings.SIGNUP_MODE,
+            "sign_in_methods": _sign_in_methods(),
+            "refresh_token_in": "an HttpOnly cookie"
+            if settings.JWT_REFRESH_COOKIE
+            else "the JSON body",
             "google_client_id": client_ids[0] if client_ids else "",
         }
 
@@ -89,3 +93,14 @@ class StartPageView(TemplateView):
             response["Referrer-Policy"] = "strict-origin-when-cross-origin"
             response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
         return response
+
+
+def _sign_in_methods() -> list[str]:
+    """What the API accepts, by how it is configured (issuers by URL, never keys)."""
+    methods = ["password", "emailed code"]
+    if settings.GOOGLE_CLIENT_IDS:
+        methods.append("Google")
+    methods += [
+        f"tokens from {issuer['issuer']}" for issuer in settings.EXTERNAL_JWT_ISSUERS
+    ]
+    return methods

@@ -114,3 +114,31 @@ def test_start_page_script_is_a_static_file():
 
     assert finders.find("gatehouse/start.js")
     assert finders.find("gatehouse/gatehouse.css")
+
+
+@pytest.mark.django_db
+def test_start_page_lists_the_sign_in_methods_as_configured(client, settings, google):
+    settings.EXTERNAL_JWT_ISSUERS = [
+        {
+            "issuer": "https://tenant.example.auth0.com/",
+            "jwks_url": "https://x/",
+            "audience": ["api"],
+        }
+    ]
+
+    html = client.get(START).content.decode()
+
+    assert (
+        '<dd id="sign-in-methods">password, emailed code, Google, '
+        "tokens from https://tenant.example.auth0.com/</dd>"
+    ) in html
+
+
+@pytest.mark.django_db
+def test_start_page_says_where_the_refresh_token_travels(client, settings, no_google):
+    settings.JWT_REFRESH_COOKIE = True
+
+    html = client.get(START).content.decode()
+
+    assert '<dd id="refresh-token">in an HttpOnly cookie</dd>' in html
+    assert "Google" not in html.split('id="sign-in-methods">')[1].split("</dd>")[0]
