@@ -38,6 +38,8 @@ def login_code_send(*, email: str) -> bool:
     code = adapter.generate_login_code()
     now = timezone.now()
     timeout = allauth_account.LOGIN_BY_CODE_TIMEOUT
+    # Codes nobody confirmed would stay for ever; each new one sweeps them out.
+    LoginCode.objects.filter(expires_at__lte=now).exclude(email=email).delete()
     LoginCode.objects.update_or_create(
         email=email,
         defaults={

@@ -7,6 +7,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import AccessRequest, AuthSession, LoginCode, User
 from accounts.refresh_cookie import REFRESH_COOKIE_NAME
@@ -390,3 +391,21 @@ def test_with_cookie_mode_a_code_sign_in_sets_the_refresh_cookie(
     cookie = response.cookies[REFRESH_COOKIE_NAME]
     assert cookie.value
     assert cookie["httponly"]
+
+
+@pytest.mark.django_db
+def test_a_new_code_sweeps_out_codes_that_expired_unconfirmed(
+    approved_user, user_factory, request_code
+):
+    abandoned = user_factory(email="abandoned@example.com")
+    request_code(abandoned.email)
+    LoginCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    live = user_factory(email="live@example.com")
+    request_code(live.email)
+
+    request_code(approved_user.email)
+
+    assert set(LoginCode.objects.values_list("email", flat=True)) == {
+        live.email,
+        approved_user.email,
+    }
