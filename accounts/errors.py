@@ -103,3 +103,15 @@ class ExternalKeysUnavailable(ServiceUnavailable):
     default_detail = (
         "The identity provider's signing keys could not be fetched; try again shortly."
     )
+
+
+class MfaAlreadyEnabled(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "mfa_already_enabled"
+    default_detail = "Two-factor sign-in is already on; remove it first."
+
+
+class MfaNotEnabled(ApiError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
+    default_detail = "Two-factor sign-in is not on."
