@@ -233,6 +233,8 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(BASE_URL).scheme or "http"
 # Two-factor sign-in (POST /api/v1/auth/mfa/...), on allauth.mfa.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Gatehouse")
+# The admin API answers an admin without TOTP 403 mfa_enrollment_required.
+MFA_REQUIRED_FOR_ADMINS = env_bool("MFA_REQUIRED_FOR_ADMINS", default=IS_PRODUCTION)
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_URL = "account_login"

@@ -378,3 +378,59 @@ def test_a_code_sign_in_of_an_enrolled_user_answers_mfa_required_then_verifies(
         action=ActivityLog.Action.SIGN_IN_SUCCEEDED
     ).first()
     assert entry.metadata["method"] == "code+mfa"
+
+
+ADMIN_USERS = "/api/v1/admin/users/"
+
+
+@pytest.mark.django_db
+def test_required_for_admins_refuses_an_admin_without_mfa(
+    auth_client, admin_user, settings
+):
+    settings.MFA_REQUIRED_FOR_ADMINS = True
+
+    response = auth_client(admin_user).get(ADMIN_USERS)
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json()["code"] == "mfa_enrollment_required"
+
+
+@pytest.mark.django_db
+def test_required_for_admins_lets_an_enrolled_admin_in_after_verify(
+    api_client, auth_client, admin_user, settings
+):
+    settings.MFA_REQUIRED_FOR_ADMINS = True
+    client = auth_client(admin_user)
+    secret = client.post(TOTP).json()["secret"]
+    client.post(CONFIRM, {"code": code_at(secret)}, format="json")
+    token = mfa_token_of(api_client, admin_user)
+    tokens = api_client.post(
+        VERIFY, {"mfa_token": token, "code": code_at(secret)}
+    ).json()
+
+    response = api_client.get(
+        ADMIN_USERS, HTTP_AUTHORIZATION=f"Bearer {tokens['access']}"
+    )
+
+    assert response.status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+def test_without_the_requirement_an_admin_needs_no_mfa(
+    auth_client, admin_user, settings
+):
+    settings.MFA_REQUIRED_FOR_ADMINS = False
+
+    assert auth_client(admin_user).get(ADMIN_USERS).status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+def test_the_requirement_never_lets_a_non_admin_in(
+    auth_client, approved_user, settings
+):
+    settings.MFA_REQUIRED_FOR_ADMINS = True
+
+    response = auth_client(approved_user).get(ADMIN_USERS)
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json()["code"] == "permission_denied"
