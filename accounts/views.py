@@ -78,6 +78,16 @@ class MfaVerifyThrottle(FixedWindowThrottle):
         return f"user:{user_pk}" if user_pk else None
 
 
+class MfaUserThrottle(FixedWindowThrottle):
+    """A signed-in user's removal tries, on the same counter as verify's."""
+
+    scope = "mfa_verify"
+
+    def ident(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "user", None)
+        return f"user:{user.pk}" if user and user.is_authenticated else None
+
+
 class PasswordResetAddressThrottle(SignInAccountThrottle):
     """Reset mails per address: slower than sign-ins, so no one can flood a mailbox."""
 
@@ -650,6 +660,9 @@ class MfaView(APIView):
 
 
 class TotpView(APIView):
+    def get_throttles(self) -> list:
+        return [MfaUserThrottle()] if self.request.method == "DELETE" else []
+
     @extend_schema(
         request=None,
         responses={
@@ -668,6 +681,7 @@ class TotpView(APIView):
             400: error("`invalid_code`: not a current code; `invalid` for a bad body."),
             401: NOT_AUTHENTICATED,
             404: error("`not_found`: two-factor sign-in is not on."),
+            429: THROTTLED,
         },
     )
     def delete(self, request: Request) -> Response:

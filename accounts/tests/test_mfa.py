@@ -434,3 +434,19 @@ def test_the_requirement_never_lets_a_non_admin_in(
 
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert response.json()["code"] == "permission_denied"
+
+
+@pytest.mark.django_db
+def test_wrong_removal_codes_are_throttled_per_user(enrolled, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "mfa_verify": "3/minute"}
+    client, secret, _ = enrolled
+    statuses = [
+        client.delete(TOTP, {"code": "000000"}, format="json").status_code
+        for _ in range(3)
+    ]
+
+    response = client.delete(TOTP, {"code": code_at(secret)}, format="json")
+
+    assert statuses == [HTTPStatus.BAD_REQUEST] * 3
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert len(client.get(MFA).json()) == 2

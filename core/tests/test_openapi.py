@@ -159,7 +159,7 @@ CONTRACT_ERRORS = [
     ("post", f"{AUTH}mfa/verify/", {400, 403, 429}),
     ("get", f"{AUTH}mfa/", {401}),
     ("post", f"{AUTH}mfa/totp/", {401, 409}),
-    ("delete", f"{AUTH}mfa/totp/", {400, 401, 404}),
+    ("delete", f"{AUTH}mfa/totp/", {400, 401, 404, 429}),
     ("post", f"{AUTH}mfa/totp/confirm/", {400, 401, 409}),
     ("post", f"{AUTH}refresh/", {401, 403}),
     ("post", f"{AUTH}logout/", {401, 403}),
