@@ -103,3 +103,23 @@ class ExternalKeysUnavailable(ServiceUnavailable):
     default_detail = (
         "The identity provider's signing keys could not be fetched; try again shortly."
     )
+
+
+class MfaAlreadyEnabled(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "mfa_already_enabled"
+    default_detail = "Two-factor sign-in is already on; remove it first."
+
+
+class MfaNotEnabled(ApiError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
+    default_detail = "Two-factor sign-in is not on."
+
+
+class MfaEnrollmentRequired(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "mfa_enrollment_required"
+    default_detail = (
+        "Admins must turn on two-factor sign-in first: POST /api/v1/auth/mfa/totp/."
+    )

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuthSession, User, verified_addresses
-from core.serializers import ModelSerializer, StrictCharField
+from core.serializers import ErrorSerializer, ModelSerializer, StrictCharField
 
 
 def email_verified_of(user: User) -> bool:
@@ -205,3 +205,45 @@ class InvitationAcceptSerializer(serializers.Serializer):
     uid = StrictCharField()
     token = StrictCharField()
     new_password = StrictCharField(trim_whitespace=False)
+
+
+class MfaCodeSerializer(serializers.Serializer):
+    code = StrictCharField(write_only=True, max_length=64)
+
+
+class MfaVerifySerializer(serializers.Serializer):
+    mfa_token = StrictCharField(write_only=True, max_length=200)
+    code = StrictCharField(write_only=True, max_length=64)
+
+
+class TotpStartSerializer(serializers.Serializer):
+    secret = serializers.CharField(
+        help_text="Base32; valid for 10 minutes unconfirmed."
+    )
+    otpauth_uri = serializers.CharField(help_text="The `otpauth://totp/...` URI.")
+    qr_svg = serializers.CharField(help_text="The URI as a QR code, an SVG document.")
+
+
+class RecoveryCodesSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(), help_text="Ten one-use codes, shown only now."
+    )
+
+
+class AuthenticatorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["totp", "recovery_codes"])
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    unused_codes = serializers.IntegerField(
+        required=False, help_text="Recovery codes only: how many are left."
+    )
+
+
+class MfaRequiredSerializer(ErrorSerializer):
+    """The shared error body; with `mfa_required` it adds the `mfa_token`."""
+
+    mfa_token = serializers.CharField(
+        required=False,
+        help_text="With `mfa_required`: for POST /api/v1/auth/mfa/verify/ "
+        "within 5 minutes, once.",
+    )

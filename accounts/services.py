@@ -197,6 +197,12 @@ def sign_in_failed(
 
 def user_sign_in(*, user: User, request: HttpRequest, method: str) -> dict[str, str]:
     """Tokens for an approved user on a new session; the contract's 403 otherwise."""
+    user_sign_in_allowed(user=user, method=method)
+    return session_start(user=user, request=request, method=method)
+
+
+def user_sign_in_allowed(*, user: User, method: str) -> None:
+    """Raises (and audits) the contract's 403 for a user whose status bars sign-in."""
     errors: dict[str, type[ApiError]] = {
         User.Status.PENDING: ApprovalPending,
         User.Status.REJECTED: AccessRejected,
@@ -206,7 +212,6 @@ def user_sign_in(*, user: User, request: HttpRequest, method: str) -> dict[str, 
         error = errors[user.status]()
         sign_in_failed(method=method, reason=error.code, email=user.email, user=user)
         raise error
-    return session_start(user=user, request=request, method=method)
 
 
 def user_proven_by_code(*, email: str, code: str) -> User:

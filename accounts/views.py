@@ -23,8 +23,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import mfa, services, sessions, tasks
 from accounts import serializers as s
-from accounts import services, sessions, tasks
 from accounts.errors import AuthenticationFailed, InvalidCredentials, InvalidInput
 from accounts.google import google_id_token_verify, user_sign_in_with_google
 from accounts.invitations import invited_user
@@ -47,7 +47,11 @@ from core.schema import (
     UNSUPPORTED_FILE_TYPE,
     error,
 )
-from core.throttling import SignInAccountThrottle, SignInIPThrottle
+from core.throttling import (
+    FixedWindowThrottle,
+    SignInAccountThrottle,
+    SignInIPThrottle,
+)
 
 
 class EmailResendAddressThrottle(SignInAccountThrottle):
@@ -60,6 +64,28 @@ class LoginCodeAddressThrottle(SignInAccountThrottle):
     """Code mails per address, slower than sign-ins, so no one can flood a mailbox."""
 
     scope = "login_code_address"
+
+
+class MfaVerifyThrottle(FixedWindowThrottle):
+    """Second-factor tries per user (by the token's user), so guessing a code is slow."""
+
+    scope = "mfa_verify"
+
+    def ident(self, request: HttpRequest) -> str | None:
+        data: Any = request.data if isinstance(request, Request) else None
+        token = data.get("mfa_token") if hasattr(data, "get") else None
+        user_pk = mfa.mfa_token_user_pk(token)
+        return f"user:{user_pk}" if user_pk else None
+
+
+class MfaUserThrottle(FixedWindowThrottle):
+    """A signed-in user's removal tries, on the same counter as verify's."""
+
+    scope = "mfa_verify"
+
+    def ident(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "user", None)
+        return f"user:{user.pk}" if user and user.is_authenticated else None
 
 
 class PasswordResetAddressThrottle(SignInAccountThrottle):
@@ -103,6 +129,17 @@ CLEARS_REFRESH_COOKIE = OpenApiParameter(
     description=f"With JWT_REFRESH_COOKIE on: `{REFRESH_COOKIE_NAME}=; Max-Age=0` "
     "clears the refresh cookie.",
 )
+MFA_REQUIRED_DETAIL = "Enter a code from your authenticator app or a recovery code."
+
+
+def mfa_required(description: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        s.MfaRequiredSerializer,
+        description=f"{description}; or `mfa_required` with an `mfa_token`: the "
+        "user has two-factor sign-in, finish with POST /api/v1/auth/mfa/verify/.",
+    )
+
+
 CSRF_FAILED = error(
     "`csrf_failed`: the refresh token came from the cookie without an "
     "`X-Requested-With` header or a valid `X-CSRFToken`."
@@ -165,7 +202,7 @@ class LoginView(PublicAuthView):
         responses={
             200: s.SignInResponseSerializer,
             400: INVALID,
-            401: error("`invalid_credentials`."),
+            401: mfa_required("`invalid_credentials`"),
             403: SIGN_IN_REFUSED,
             429: THROTTLED,
         },
@@ -187,9 +224,9 @@ class GoogleSignInView(PublicAuthView):
         responses={
             200: s.SignInResponseSerializer,
             400: INVALID,
-            401: error(
+            401: mfa_required(
                 "`authentication_failed`: bad signature, wrong audience or issuer, "
-                "expired, or unverified email."
+                "expired, or unverified email"
             ),
             403: SIGN_IN_REFUSED,
             429: THROTTLED,
@@ -230,6 +267,7 @@ class LoginCodeConfirmView(PublicAuthView):
                 "`invalid_code`: wrong, used, expired, or replaced by a newer one "
                 "(3 wrong tries use a code up); `invalid` for a malformed body."
             ),
+            401: mfa_required("Never another code"),
             403: SIGN_IN_REFUSED,
             429: THROTTLED,
         },
@@ -241,9 +279,43 @@ class LoginCodeConfirmView(PublicAuthView):
 
 
 def _signed_in(user: User, request: Request, *, method: str) -> Response:
+    if mfa.user_has_mfa(user):
+        services.user_sign_in_allowed(user=user, method=method)
+        body = {
+            "detail": MFA_REQUIRED_DETAIL,
+            "code": "mfa_required",
+            "mfa_token": mfa.mfa_token_issue(user=user, method=method),
+        }
+        return Response(body, status=HTTPStatus.UNAUTHORIZED)
+    return _tokens_for(user, request, method=method)
+
+
+def _tokens_for(user: User, request: Request, *, method: str) -> Response:
     tokens = services.user_sign_in(user=user, request=request._request, method=method)
     user = User.objects.with_email_verified().get(pk=user.pk)
     return token_response(tokens, user=s.user_to_json(user))
+
+
+class MfaVerifyView(PublicAuthView):
+    throttle_classes = [SignInIPThrottle, MfaVerifyThrottle]
+
+    @extend_schema(
+        request=s.MfaVerifySerializer,
+        parameters=[SETS_REFRESH_COOKIE],
+        responses={
+            200: s.SignInResponseSerializer,
+            400: error(
+                "`invalid_code`: a wrong TOTP or recovery code, or an unknown, "
+                "expired or used `mfa_token`; `invalid` for a malformed body."
+            ),
+            403: SIGN_IN_REFUSED,
+            429: THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.validated(s.MfaVerifySerializer, request)
+        user, method = mfa.mfa_verify(token=data["mfa_token"], code=data["code"])
+        return _tokens_for(user, request, method=f"{method}+mfa")
 
 
 def _refresh_token_of(request: Request) -> str:
@@ -565,3 +637,77 @@ class EmailResendView(PublicAuthView):
         # In the background, like resets: the answer never tells what is known.
         tasks.email_confirmation_resend.enqueue(data["email"])
         return Response({"detail": ACCEPTED_DETAIL}, status=HTTPStatus.ACCEPTED)
+
+
+def _authenticator_json(authenticator: Any) -> dict[str, Any]:
+    body = {
+        "type": authenticator.type,
+        "created_at": authenticator.created_at,
+        "last_used_at": authenticator.last_used_at,
+    }
+    if authenticator.type == "recovery_codes":
+        body["unused_codes"] = len(authenticator.wrap().get_unused_codes())
+    return body
+
+
+class MfaView(APIView):
+    @extend_schema(
+        responses={200: s.AuthenticatorSerializer(many=True), 401: NOT_AUTHENTICATED}
+    )
+    def get(self, request: Request) -> Response:
+        authenticators = mfa.authenticators_of(signed_in_user(request))
+        return Response([_authenticator_json(a) for a in authenticators])
+
+
+class TotpView(APIView):
+    def get_throttles(self) -> list:
+        return [MfaUserThrottle()] if self.request.method == "DELETE" else []
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.TotpStartSerializer,
+            401: NOT_AUTHENTICATED,
+            409: error("`mfa_already_enabled`: remove the TOTP authenticator first."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        return Response(mfa.totp_start(user=signed_in_user(request)))
+
+    @extend_schema(
+        request=s.MfaCodeSerializer,
+        responses={
+            204: NO_CONTENT,
+            400: error("`invalid_code`: not a current code; `invalid` for a bad body."),
+            401: NOT_AUTHENTICATED,
+            404: error("`not_found`: two-factor sign-in is not on."),
+            429: THROTTLED,
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = s.MfaCodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        code = serializer.validated_data["code"]
+        mfa.totp_remove(user=signed_in_user(request), code=code)
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class TotpConfirmView(APIView):
+    @extend_schema(
+        request=s.MfaCodeSerializer,
+        responses={
+            200: s.RecoveryCodesSerializer,
+            400: error(
+                "`invalid_code`: wrong, or no secret started in the last 10 minutes; "
+                "`invalid` for a malformed body."
+            ),
+            401: NOT_AUTHENTICATED,
+            409: error("`mfa_already_enabled`."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.MfaCodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        code = serializer.validated_data["code"]
+        codes = mfa.totp_confirm(user=signed_in_user(request), code=code)
+        return Response({"recovery_codes": codes})

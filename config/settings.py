@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
+    "allauth.mfa",
     "django_tasks",
     "django_tasks_db",
     "django_prometheus",
@@ -229,6 +230,11 @@ LOGIN_CODE_TIMEOUT = env_int("LOGIN_CODE_TIMEOUT", default=15 * 60)
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = LOGIN_CODE_TIMEOUT
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(BASE_URL).scheme or "http"
+# Two-factor sign-in (POST /api/v1/auth/mfa/...), on allauth.mfa.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Gatehouse")
+# The admin API answers an admin without TOTP 403 mfa_enrollment_required.
+MFA_REQUIRED_FOR_ADMINS = env_bool("MFA_REQUIRED_FOR_ADMINS", default=IS_PRODUCTION)
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_URL = "account_login"
@@ -314,6 +320,7 @@ THROTTLE_RATES = {
     "password_reset_address": env_str("THROTTLE_PASSWORD_RESET_ADDRESS", "3/hour"),
     "email_resend_address": env_str("THROTTLE_EMAIL_RESEND_ADDRESS", "3/hour"),
     "login_code_address": env_str("THROTTLE_LOGIN_CODE_ADDRESS", "5/hour"),
+    "mfa_verify": env_str("THROTTLE_MFA_VERIFY", "5/minute"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse API",

@@ -30,11 +30,15 @@ from console.serializers import (
 )
 from console.stats import admin_stats
 from core.models import ActivityLog
-from core.schema import INVALID, NOT_AUTHENTICATED, NOT_FOUND, PERMISSION_DENIED, error
+from core.schema import INVALID, NOT_AUTHENTICATED, NOT_FOUND, error
 from core.selectors import by_or_about_user
 from ops.migrations_service import migrations_apply, migrations_status
 
-ADMIN_ERRORS = {401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
+ADMIN_FORBIDDEN = error(
+    "`permission_denied`: the caller is no admin; `mfa_enrollment_required`: with "
+    "MFA_REQUIRED_FOR_ADMINS, an admin without two-factor sign-in."
+)
+ADMIN_ERRORS = {401: NOT_AUTHENTICATED, 403: ADMIN_FORBIDDEN}
 
 
 @extend_schema_view(
@@ -170,7 +174,7 @@ class MigrationsView(APIView):
         responses={
             200: MigrationStatusSerializer,
             401: NOT_AUTHENTICATED,
-            403: PERMISSION_DENIED,
+            403: ADMIN_FORBIDDEN,
         },
     )
     def get(self, request: Request) -> Response:
@@ -182,7 +186,7 @@ class MigrationsView(APIView):
         responses={
             200: MigrationsAppliedSerializer,
             401: NOT_AUTHENTICATED,
-            403: PERMISSION_DENIED,
+            403: ADMIN_FORBIDDEN,
         },
     )
     def post(self, request: Request) -> Response:
@@ -217,7 +221,7 @@ class StatsView(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(
-        responses={200: StatsSerializer, 401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
+        responses={200: StatsSerializer, 401: NOT_AUTHENTICATED, 403: ADMIN_FORBIDDEN}
     )
     def get(self, request: Request) -> Response:
         return Response(admin_stats())

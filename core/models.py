@@ -43,6 +43,8 @@ class ActivityLog(models.Model):
         RESOURCE_SHARED = "resource.shared"
         RESOURCE_UNSHARED = "resource.unshared"
         MIGRATIONS_APPLIED = "migrations.applied"
+        MFA_ENABLED = "mfa.enabled"
+        MFA_DISABLED = "mfa.disabled"
 
     actor = models.ForeignKey(
         "accounts.User",

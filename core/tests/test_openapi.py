@@ -33,6 +33,11 @@ CONTRACT_OPERATIONS = [
     ("post", f"{AUTH}invitation/accept/", HTTPStatus.NO_CONTENT),
     ("post", f"{AUTH}email/confirm/", HTTPStatus.NO_CONTENT),
     ("post", f"{AUTH}email/resend/", HTTPStatus.ACCEPTED),
+    ("post", f"{AUTH}mfa/verify/", HTTPStatus.OK),
+    ("get", f"{AUTH}mfa/", HTTPStatus.OK),
+    ("post", f"{AUTH}mfa/totp/", HTTPStatus.OK),
+    ("delete", f"{AUTH}mfa/totp/", HTTPStatus.NO_CONTENT),
+    ("post", f"{AUTH}mfa/totp/confirm/", HTTPStatus.OK),
     ("get", f"{ADMIN}users/", HTTPStatus.OK),
     ("post", f"{ADMIN}users/", HTTPStatus.CREATED),
     ("get", f"{ADMIN}users/{{id}}/", HTTPStatus.OK),
@@ -74,6 +79,9 @@ CONTRACT_REQUEST_BODIES = [
     ("post", f"{ADMIN}users/", {"email"}, {"full_name", "role"}),
     ("post", f"{AUTH}email/confirm/", {"key"}, set()),
     ("post", f"{AUTH}email/resend/", {"email"}, set()),
+    ("post", f"{AUTH}mfa/verify/", {"mfa_token", "code"}, set()),
+    ("delete", f"{AUTH}mfa/totp/", {"code"}, set()),
+    ("post", f"{AUTH}mfa/totp/confirm/", {"code"}, set()),
     ("patch", f"{ADMIN}users/{{id}}/", set(), {"role", "status", "full_name"}),
     ("post", f"{ADMIN}access-requests/{{id}}/approve/", set(), {"role", "note"}),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/", set(), {"note"}),
@@ -119,6 +127,9 @@ CONTRACT_RESPONSE_BODIES = [
     ("post", f"{AUTH}request-access/", HTTPStatus.ACCEPTED, {"detail"}),
     ("post", f"{AUTH}password/reset/", HTTPStatus.ACCEPTED, {"detail"}),
     ("post", f"{AUTH}email/resend/", HTTPStatus.ACCEPTED, {"detail"}),
+    ("post", f"{AUTH}mfa/verify/", HTTPStatus.OK, {"access", "refresh", "user"}),
+    ("post", f"{AUTH}mfa/totp/", HTTPStatus.OK, {"secret", "otpauth_uri", "qr_svg"}),
+    ("post", f"{AUTH}mfa/totp/confirm/", HTTPStatus.OK, {"recovery_codes"}),
     ("get", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, USER_FIELDS),
     ("post", f"{ADMIN}users/", HTTPStatus.CREATED, USER_FIELDS),
     ("patch", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, USER_FIELDS),
@@ -144,7 +155,12 @@ CONTRACT_ERRORS = [
     ("post", f"{AUTH}login/", {400, 401, 403, 429}),
     ("post", f"{AUTH}google/", {401, 403, 429}),
     ("post", f"{AUTH}code/request/", {400, 429}),
-    ("post", f"{AUTH}code/confirm/", {400, 403, 429}),
+    ("post", f"{AUTH}code/confirm/", {400, 401, 403, 429}),
+    ("post", f"{AUTH}mfa/verify/", {400, 403, 429}),
+    ("get", f"{AUTH}mfa/", {401}),
+    ("post", f"{AUTH}mfa/totp/", {401, 409}),
+    ("delete", f"{AUTH}mfa/totp/", {400, 401, 404, 429}),
+    ("post", f"{AUTH}mfa/totp/confirm/", {400, 401, 409}),
     ("post", f"{AUTH}refresh/", {401, 403}),
     ("post", f"{AUTH}logout/", {401, 403}),
     ("post", f"{AUTH}logout-all/", {401}),
@@ -410,9 +426,15 @@ def test_every_documented_error_has_the_shared_error_body(schema):
         if code.startswith("4")
     }
 
+    # A sign-in's 401 may be `mfa_required`, which adds the token for mfa/verify/.
+    mfa_required = {
+        ("POST", f"{AUTH}{name}/", "401")
+        for name in ("login", "google", "code/confirm")
+    }
     assert bodies
     for where, body in bodies.items():
-        assert set(body["properties"]) == {"detail", "code", "errors"}, where
+        extra = {"mfa_token"} if where in mfa_required else set()
+        assert set(body["properties"]) == {"detail", "code", "errors", *extra}, where
         assert set(body["required"]) == {"detail", "code"}, where
 
 
