@@ -193,3 +193,19 @@ def test_serverless_postgres_settings_are_honoured():
     )
 
     assert result.stdout.strip().splitlines()[-1] == "0 require True", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "required"),
+    [({**GOOD}, "True"), ({**GOOD, "MFA_REQUIRED_FOR_ADMINS": "false"}, "False")],
+    ids=["production-default", "turned-off"],
+)
+def test_production_requires_mfa_of_admins_unless_turned_off(env, required):
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.MFA_REQUIRED_FOR_ADMINS)",
+        **env,
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == required, result.stderr
