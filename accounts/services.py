@@ -248,12 +248,7 @@ def _user_proven_by_code(*, email: str, code: str) -> User | None:
         except IntegrityError:  # a concurrent sign-up of the address won the insert
             user = User.objects.get(email=email)
     if user.password_unproven:
-        # Whoever chose this password had not proven the address; its owner just
-        # did, so the password and its sessions go (as a Google sign-in does).
-        user.set_unusable_password()
-        user.password_unproven = False
-        user.save(update_fields=["password", "password_unproven"])
-        sessions_end_all(user=user, reason="code_took_over")
+        _unproven_password_drop(user=user, reason="code_took_over")
     # The code was mailed to this address, so the owner has proven it.
     confirmed = EmailAddress.objects.filter(user=user, email=email).update(
         verified=True
@@ -295,9 +290,13 @@ def user_join_by_proven_email(*, user: User, reason: str) -> None:
     confirmed = EmailAddress.objects.filter(user=user, email=user.email, verified=True)
     if confirmed.exists() and not user.password_unproven:
         return
+    _unproven_password_drop(user=user, reason=reason)
+
+
+def _unproven_password_drop(*, user: User, reason: str) -> None:
     # Whoever chose this password had not proven the address (a confirmation
-    # later does not tell who chose it); the provider just proved it for the
-    # mailbox's owner, so the password and its sessions are dropped.
+    # later does not tell who chose it); the mailbox's owner just proved it, so
+    # the password and its sessions are dropped.
     user.set_unusable_password()
     user.password_unproven = False
     user.save(update_fields=["password", "password_unproven"])
