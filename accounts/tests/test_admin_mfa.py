@@ -7,7 +7,15 @@ import types
 from http import HTTPStatus
 
 import pytest
+from allauth.core import context as allauth_context
 from allauth.mfa.totp.internal import auth as totp_auth
+from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.helpers import complete_social_login
+from allauth.socialaccount.models import SocialAccount, SocialLogin
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpResponse
 from django.test import Client
 
 from accounts import mfa
@@ -297,3 +305,45 @@ def test_removing_totp_on_allauths_pages_is_audited(
     assert not mfa.user_has_mfa(admin)
     (entry,) = entries(ActivityLog.Action.MFA_DISABLED)
     assert (entry.actor, entry.metadata) == (admin, {"type": "totp", "via": "web"})
+
+
+# --- The admin's "Sign in with Google" passes the same stage ---------------------
+
+
+def _google_callback(request_factory, settings, *, uid: str):
+    """allauth's Google callback once Google has answered: what follows the token
+    exchange (the network edge), run on a fresh browser session."""
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "google": {"APPS": [{"client_id": "web-client-id", "secret": "s3cret"}]}
+    }
+    request = request_factory.get("/accounts/google/login/callback/")
+    SessionMiddleware(lambda r: HttpResponse()).process_request(request)
+    request.user = AnonymousUser()
+    request._messages = FallbackStorage(request)
+    provider = get_social_adapter().get_provider(request, "google")
+    sociallogin = SocialLogin(
+        account=SocialAccount(provider="google", uid=uid), provider=provider
+    )
+    sociallogin.state = {"process": "login", "next": "/admin/"}
+    with allauth_context.request_context(request):
+        response = complete_social_login(request, sociallogin)
+    request.session.save()
+    return request, response
+
+
+@pytest.mark.django_db
+def test_a_google_sign_in_of_an_admin_with_totp_asks_for_the_code_too(
+    client, rf, settings, enrolled_admin
+):
+    admin, secret, _ = enrolled_admin
+    SocialAccount.objects.create(user=admin, provider="google", uid="google-ada")
+
+    request, response = _google_callback(rf, settings, uid="google-ada")
+
+    assert response["Location"] == AUTHENTICATE
+    assert "_auth_user_id" not in request.session
+    client.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key
+    assert client.post(AUTHENTICATE, {"code": code_at(secret)})["Location"] == "/admin/"
+    assert client.session["_auth_user_id"] == str(admin.pk)
+    (entry,) = entries(ActivityLog.Action.SIGN_IN_SUCCEEDED)
+    assert entry.metadata == {"method": "google+mfa", "via": "web"}
