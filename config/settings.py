@@ -233,7 +233,9 @@ ACCOUNT_LOGIN_BY_CODE_TIMEOUT = LOGIN_CODE_TIMEOUT
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(BASE_URL).scheme or "http"
 # Two-factor sign-in (POST /api/v1/auth/mfa/...), on allauth.mfa.
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Passkeys (WebAuthn) are added and used on allauth's web pages only: a second
+# factor at the admin's login, never a sign-in alone (MFA_PASSKEY_LOGIN_ENABLED off).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Gatehouse")
 # The admin API answers an admin without TOTP 403 mfa_enrollment_required, and
 # /admin/ sends them to enrol (accounts/web_mfa.py).

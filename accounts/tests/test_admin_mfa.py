@@ -8,6 +8,7 @@ from http import HTTPStatus
 
 import pytest
 from allauth.core import context as allauth_context
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal import auth as totp_auth
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.helpers import complete_social_login
@@ -347,3 +348,21 @@ def test_a_google_sign_in_of_an_admin_with_totp_asks_for_the_code_too(
     assert client.session["_auth_user_id"] == str(admin.pk)
     (entry,) = entries(ActivityLog.Action.SIGN_IN_SUCCEEDED)
     assert entry.metadata == {"method": "google+mfa", "via": "web"}
+
+
+@pytest.mark.django_db
+def test_an_admin_with_only_a_passkey_is_asked_for_the_second_factor_by_the_api(
+    api_client, admin_user
+):
+    Authenticator.objects.create(
+        user=admin_user, type=Authenticator.Type.WEBAUTHN, data={}
+    )
+
+    response = api_client.post(
+        "/api/v1/auth/login/",
+        {"email": admin_user.email, "password": DEFAULT_PASSWORD},
+        format="json",
+    )
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["code"] == "mfa_required"

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from accounts import mfa
 from accounts.models import User
 from conftest import DEFAULT_PASSWORD
+from core.models import ActivityLog
 from core.tests.browser.test_content_security_policy import RECORD_VIOLATIONS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,3 +100,45 @@ def test_admin_without_mfa_enrols_before_the_admin_opens(watched, ada, settings)
     expect(page.locator("#pending-count")).to_be_visible()
     assert mfa.user_has_mfa(ada)
     assert _violations(page) == []
+
+
+def test_admin_adds_a_passkey_and_signs_in_with_it_as_the_second_factor(watched, ada):
+    page = watched
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+            }
+        },
+    )
+    _password_step(page, ada)
+    expect(page.locator("#site-name")).to_contain_text("Gatehouse")
+    page.goto("/accounts/2fa/webauthn/add/")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/webauthn/add/$"))
+    page.get_by_label("Name").fill("Virtual key")
+    page.get_by_role("button", name="Add").click()
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/recovery-codes/$"))
+    page.goto("/admin/")
+    page.get_by_role("button", name="Log out").click()
+
+    _password_step(page, ada)
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    page.get_by_role("button", name="Use a security key").click()
+
+    expect(page.locator("#pending-count")).to_be_visible()
+    assert _violations(page) == []
+    added = ActivityLog.objects.get(action=ActivityLog.Action.MFA_ENABLED)
+    assert added.metadata == {"type": "webauthn", "via": "web"}
+    signed_in = ActivityLog.objects.filter(
+        action=ActivityLog.Action.SIGN_IN_SUCCEEDED
+    ).latest("id")
+    assert signed_in.metadata == {"method": "password+mfa", "via": "web"}
