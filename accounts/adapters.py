@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from accounts import services
+from accounts.web_mfa import web_sign_in_method
 from core.audit import Action
 from core.client_ip import client_ip
 
@@ -29,6 +30,13 @@ class AccountAdapter(DefaultAccountAdapter):
             messages.error(request, "This account may not sign in yet.")
             return redirect("account_login")
         return super().pre_login(request, user, **kwargs)
+
+    def login(self, request: HttpRequest, user: Any) -> None:
+        # Every web sign-in ends here, after allauth's stages (the second factor).
+        super().login(request, user)
+        services.sign_in_succeeded_on_web(
+            user=user, method=web_sign_in_method(request, user)
+        )
 
     def confirm_email(self, request: HttpRequest, email_address: EmailAddress) -> bool:
         confirmed = super().confirm_email(request, email_address)

@@ -34,8 +34,10 @@ def _token_key(token_id: str) -> str:
 
 
 def user_has_mfa(user: User) -> bool:
+    # A passkey (added on allauth's web pages) counts: its user's API sign-in then
+    # asks for the second factor too, which a recovery code gives there.
     return Authenticator.objects.filter(
-        user=user, type=Authenticator.Type.TOTP
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     ).exists()
 
 

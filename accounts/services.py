@@ -195,6 +195,26 @@ def sign_in_failed(
     )
 
 
+def sign_in_succeeded_on_web(*, user: User, method: str) -> None:
+    """Audits a sign-in to a web page (the admin's, allauth's): a session cookie."""
+    record_activity(
+        action=Action.SIGN_IN_SUCCEEDED,
+        actor=user,
+        target=user,
+        metadata={"method": method, "via": "web"},
+    )
+
+
+def mfa_change_audited(*, user: User, action: str, authenticator_type: str) -> None:
+    """Audits a second factor added or removed on allauth's web pages."""
+    record_activity(
+        action=action,
+        actor=user,
+        target=user,
+        metadata={"type": authenticator_type, "via": "web"},
+    )
+
+
 def user_sign_in(*, user: User, request: HttpRequest, method: str) -> dict[str, str]:
     """Tokens for an approved user on a new session; the contract's 403 otherwise."""
     user_sign_in_allowed(user=user, method=method)

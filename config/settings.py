@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "core.middleware.ContentSecurityPolicyMiddleware",  # admin and API docs pages
     "core.middleware.ApiExceptionMiddleware",  # JSON 500 under /api/, even with DEBUG
     "allauth.account.middleware.AccountMiddleware",
+    # MFA_REQUIRED_FOR_ADMINS: an admin without a second factor enrols first.
+    "accounts.web_mfa.AdminMfaEnrolmentMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",  # keep last
 ]
 
@@ -231,10 +233,15 @@ ACCOUNT_LOGIN_BY_CODE_TIMEOUT = LOGIN_CODE_TIMEOUT
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlsplit(BASE_URL).scheme or "http"
 # Two-factor sign-in (POST /api/v1/auth/mfa/...), on allauth.mfa.
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Passkeys (WebAuthn) are added and used on allauth's web pages only: a second
+# factor at the admin's login, never a sign-in alone (MFA_PASSKEY_LOGIN_ENABLED off).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Gatehouse")
-# The admin API answers an admin without TOTP 403 mfa_enrollment_required.
+# The admin API answers an admin without TOTP 403 mfa_enrollment_required, and
+# /admin/ sends them to enrol (accounts/web_mfa.py).
 MFA_REQUIRED_FOR_ADMINS = env_bool("MFA_REQUIRED_FOR_ADMINS", default=IS_PRODUCTION)
+# The web pages' code form (the admin's login): on the API's mfa_verify throttle.
+MFA_FORMS = {"authenticate": "accounts.web_mfa.SecondFactorForm"}
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_URL = "account_login"

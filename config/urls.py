@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.views import InvitationAcceptPage
+from accounts.web_mfa import admin_login
 from core import views as core_views
 from core.api_docs import RedocView, SwaggerView
 from core.errors import api_not_found
@@ -34,8 +35,9 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("docs", SwaggerView.as_view(url_name="v1:schema"), name="swagger-ui"),
     path("redoc", RedocView.as_view(url_name="v1:schema"), name="redoc"),
-    # Matched before the admin's own login URL: the same view, behind the throttles.
-    path("admin/login/", admin_login_throttled(admin.site.login)),
+    # Matched before the admin's own login URL: its form, behind the throttles, then
+    # allauth's login stages (the second factor) before the admin opens.
+    path("admin/login/", admin_login_throttled(admin_login)),
     path("admin/", admin.site.urls),
     path(
         "accounts/invitation/<str:uid>/<str:token>/",

@@ -108,8 +108,12 @@ CSP_REDOC = _policy(
 CSP_BY_PAGE = {"/docs": CSP_SWAGGER, "/redoc": CSP_REDOC}
 
 
+# allauth's pages that the admin's sign-in passes through, in the admin's look.
+ADMIN_SIGN_IN_PAGES = ("/admin/", "/accounts/2fa/", "/accounts/reauthenticate/")
+
+
 def content_security_policy_for(path_info: str) -> str | None:
-    if path_info.startswith("/admin/"):
+    if path_info.startswith(ADMIN_SIGN_IN_PAGES):
         return CSP_ADMIN
     return CSP_BY_PAGE.get(path_info.rstrip("/"))
 

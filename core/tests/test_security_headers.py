@@ -9,6 +9,7 @@ from http import HTTPStatus
 import pytest
 from django.test import RequestFactory
 
+from core.middleware import CSP_ADMIN
 from core.tests.test_production_settings import GOOD, manage
 
 INLINE_TAG = re.compile(rb"<(script|style)\b([^>]*)>", re.IGNORECASE)
@@ -57,6 +58,19 @@ def test_the_admin_has_a_self_only_policy(client):
     assert directives["form-action"] == "'self' https://accounts.google.com"
     assert _inline_tags(response.content) == []
     assert "unsafe" not in response["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("path", ["/accounts/2fa/", "/accounts/reauthenticate/"])
+def test_allauths_pages_on_the_admins_sign_in_have_the_admins_policy(
+    client, admin_user, path
+):
+    client.force_login(admin_user)
+
+    response = client.get(path)
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Security-Policy"] == CSP_ADMIN
+    assert _inline_tags(response.content) == []
 
 
 def test_swagger_ui_inline_script_and_style_carry_the_policy_nonce(client):
