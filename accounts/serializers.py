@@ -231,7 +231,7 @@ class RecoveryCodesSerializer(serializers.Serializer):
 
 
 class AuthenticatorSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["totp", "recovery_codes"])
+    type = serializers.ChoiceField(choices=["totp", "recovery_codes", "webauthn"])
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     unused_codes = serializers.IntegerField(
