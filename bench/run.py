@@ -946,9 +946,14 @@ def template_prepare(args, *, template_dir: Path, env: dict) -> list[str]:
         [str(bin_dir / "alembic"), "upgrade", "head"],
         [python, "app/initial_data.py"],
     ):
-        subprocess.run(
-            step, cwd=backend, env=env, check=True, capture_output=True, timeout=300
+        done = subprocess.run(
+            step, cwd=backend, env=env, capture_output=True, text=True, timeout=300
         )
+        if done.returncode != 0:
+            raise SystemExit(
+                f"template: {' '.join(step)} failed ({done.returncode}):\n"
+                f"{done.stderr[-3000:]}"
+            )
     hashed = subprocess.run(
         [
             python,
