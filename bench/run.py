@@ -29,10 +29,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import psycopg
 
@@ -55,9 +57,11 @@ class Workload:
     expect: int
     bearer: bool = False
     body: str = ""
-    # Same-run goals from issue 14: req/s as a fraction of the floor, p95 at 16.
+    # Same-run goals from issue 14: req/s as a multiple of the template's when it
+    # ran, else as a fraction of the floor (its equivalents); p95 at 16.
     min_floor_ratio: float | None = None
     max_p95_ms: float | None = None
+    min_template_ratio: float | None = None
 
 
 # The template's figures as fractions of the floor (issue 14): W2 0.048x,
@@ -72,21 +76,51 @@ WORKLOADS = {
         Workload(
             name="W2", label="`GET /api/v1/auth/me/`", method="GET",
             path="/api/v1/auth/me/", expect=200, bearer=True,
-            min_floor_ratio=2.5 * 0.048, max_p95_ms=20,
+            min_floor_ratio=2.5 * 0.048, max_p95_ms=20, min_template_ratio=2.5,
         ),
         Workload(
             name="W3", label="`GET /api/v1/resources/?page_size=100`", method="GET",
             path="/api/v1/resources/?page_size=100", expect=200, bearer=True,
-            min_floor_ratio=3 * 0.019, max_p95_ms=60,
+            min_floor_ratio=3 * 0.019, max_p95_ms=60, min_template_ratio=3,
         ),
         Workload(
             name="W4", label="`POST /api/v1/resources/` ~200 B", method="POST",
             path="/api/v1/resources/", expect=201, bearer=True, body="json",
-            min_floor_ratio=2 * 0.026, max_p95_ms=40,
+            min_floor_ratio=2 * 0.026, max_p95_ms=40, min_template_ratio=2,
         ),
         Workload(
             name="W5", label="`POST /api/v1/auth/login/`", method="POST",
             path="/api/v1/auth/login/", expect=200, body="login",
+            min_template_ratio=1,
+        ),
+    ]
+}  # fmt: skip
+
+# The FastAPI full-stack template's equivalents (BENCH_TEMPLATE_DIR), by workload.
+# Its create answers 200; its sign-in is the OAuth2 form; its item has no data field.
+TEMPLATE_WORKLOADS = {
+    w.name: w
+    for w in [
+        Workload(
+            name="W1", label="`GET /api/v1/utils/health-check/`", method="GET",
+            path="/api/v1/utils/health-check/", expect=200,
+        ),
+        Workload(
+            name="W2", label="`GET /api/v1/users/me`", method="GET",
+            path="/api/v1/users/me", expect=200, bearer=True,
+        ),
+        Workload(
+            name="W3", label="`GET /api/v1/items/?limit=100`", method="GET",
+            path="/api/v1/items/?limit=100", expect=200, bearer=True,
+        ),
+        Workload(
+            name="W4", label="`POST /api/v1/items/` ~200 B", method="POST",
+            path="/api/v1/items/", expect=200, bearer=True, body="item",
+        ),
+        Workload(
+            name="W5", label="`POST /api/v1/login/access-token` (form)",
+            method="POST", path="/api/v1/login/access-token", expect=200,
+            body="form_login",
         ),
     ]
 }  # fmt: skip
@@ -180,6 +214,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the production cache, '' for none (BENCH_REDIS_URL)",
     )
     add(
+        "--template-dir",
+        default=env_default("TEMPLATE_DIR", ""),
+        help="the FastAPI full-stack template's folder (its backend/ and .venv/), "
+        "run beside Gatehouse when set (BENCH_TEMPLATE_DIR)",
+    )
+    add(
         "--output",
         default=env_default("OUTPUT", str(BENCH / "results" / "latest.md")),
         help="BENCH_OUTPUT",
@@ -253,12 +293,20 @@ def children_cpu_seconds() -> float:
 class Server:
     """A process group started here and stopped by its PID."""
 
-    def __init__(self, name: str, command: list[str], env: dict, log: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict,
+        log: Path,
+        *,
+        cwd: Path = ROOT,
+    ) -> None:
         self.name, self.log = name, log
         self.log_file = log.open("wb")
         self.process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
@@ -286,7 +334,13 @@ class Server:
 
 
 def http_request(
-    port: int, method: str, path: str, *, body: dict | None = None, headers=None
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: dict | None = None,
+    form: dict | None = None,
+    headers=None,
 ) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
     try:
@@ -295,6 +349,9 @@ def http_request(
         if body is not None:
             payload = json.dumps(body)
             all_headers["Content-Type"] = "application/json"
+        elif form is not None:
+            payload = urlencode(form)
+            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         conn.request(method, path, body=payload, headers=all_headers)
         response = conn.getresponse()
         return response.status, response.read()
@@ -435,10 +492,23 @@ class Row:
         return 100 * sum(r.client_cpu_s for r in self.runs) / max(seconds, 1e-9)
 
 
-def goal_verdict(row: Row, floor_rps: float | None) -> tuple[str, str]:
+def goal_verdict(
+    row: Row, floor_rps: float | None, template_rps: float | None = None
+) -> tuple[str, str]:
+    """The goals of issue 14 for one Gatehouse row, and whether the run met them.
+
+    Throughput is judged against the template where it ran (W2-W5), else against
+    the floor: W1 always, W2-W4 through the template's floor equivalents.
+    """
     w = row.workload
     goals, misses = [], []
-    if w.min_floor_ratio is not None:
+    multiple = w.min_template_ratio
+    beside_template = template_rps is not None and multiple is not None
+    if template_rps is not None and multiple is not None:
+        goals.append(f"≥ {multiple:g}× template")
+        if row.rps < multiple * template_rps:
+            misses.append("req/s")
+    elif w.min_floor_ratio is not None:
         goals.append(f"≥ {w.min_floor_ratio:.3g}× floor")
         if floor_rps is None or row.rps < w.min_floor_ratio * floor_rps:
             misses.append("req/s")
@@ -448,15 +518,17 @@ def goal_verdict(row: Row, floor_rps: float | None) -> tuple[str, str]:
             misses.append("p95")
         if row.worst("p99_ms") >= 3 * row.worst("p95_ms"):
             misses.append("p99")
-    if w.name == "W5":
-        goals.append("no worse than the template (not run here)")
+    if w.name == "W5" and not beside_template:
+        goals.append("no worse than the template (no figure of it here)")
     goals.append("0 errors")
     if row.errors:
         misses.append("errors")
     if misses:
         return "; ".join(goals), "not met: " + ", ".join(misses)
     # Without the template in the run, W5's own goal can't be judged either way.
-    return "; ".join(goals), "not judged" if w.name == "W5" else "met"
+    if w.name == "W5" and not beside_template:
+        return "; ".join(goals), "not judged"
+    return "; ".join(goals), "met"
 
 
 def fmt(value: float, digits: int = 1) -> str:
@@ -468,8 +540,22 @@ def ms(value: float) -> str:
     return fmt(value, 2) if value > 0 else "–"
 
 
+def by_target(rows: list[Row], target: str) -> dict[tuple[str, int], Row]:
+    return {(r.workload.name, r.connections): r for r in rows if r.target == target}
+
+
+def row_label(row: Row) -> str:
+    if row.target == "floor":
+        return f"{row.workload.name} (floor app)"
+    if row.target == "template":
+        label = TEMPLATE_WORKLOADS[row.workload.name].label
+        return f"{row.workload.name} (template) {label}"
+    return f"{row.workload.name} {row.workload.label}"
+
+
 def results_table(rows: list[Row]) -> list[str]:
     floor = {r.connections: r.rps for r in rows if r.target == "floor"}
+    template = by_target(rows, "template")
     lines = [
         "| workload | conns | server | req/s | p50 ms | p95 ms | p99 ms | errors "
         "| ÷ floor | server CPU ms/req | wrk CPU | goal | |",
@@ -478,15 +564,48 @@ def results_table(rows: list[Row]) -> list[str]:
     for row in rows:
         ratio = floor.get(row.connections)
         errors = ", ".join(f"{n} {kind}" for kind, n in row.errors.items()) or "0"
-        goal, verdict = ("", "") if row.target == "floor" else goal_verdict(row, ratio)
+        beside = template.get((row.workload.name, row.connections))
+        # A template run that served nothing can't be a yardstick either way.
+        yardstick = beside.rps if beside and beside.requests else None
+        goal, verdict = (
+            goal_verdict(row, ratio, yardstick)
+            if row.target == "gatehouse"
+            else ("", "")
+        )
         lines.append(
-            f"| {row.workload.name} {row.workload.label if row.target != 'floor' else '(floor app)'} "
+            f"| {row_label(row)} "
             f"| {row.connections} | {row.target} | {fmt(row.rps, 0)} "
             f"| {ms(row.worst('p50_ms'))} | {ms(row.worst('p95_ms'))} "
             f"| {ms(row.worst('p99_ms'))} | {errors} "
             f"| {f'{row.rps / ratio:.3f}×' if ratio else ''} "
             f"| {fmt(row.cpu_ms_per_request, 2) if row.requests else '–'} | {fmt(row.client_cpu_percent, 0)}% "
             f"| {goal} | {verdict} |"
+        )
+    return lines
+
+
+def comparison_table(rows: list[Row]) -> list[str]:
+    """Gatehouse beside the template, as issue 14 lays it out; [] without it."""
+    template = by_target(rows, "template")
+    if not template:
+        return []
+    floor = {r.connections: r for r in rows if r.target == "floor"}
+    lines = [
+        "| workload | conns | Gatehouse req/s (p95 ms) | template req/s (p95 ms) "
+        "| floor req/s | Gatehouse ÷ template |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for (name, connections), gatehouse in by_target(rows, "gatehouse").items():
+        beside = template.get((name, connections))
+        base = floor.get(connections) if name == "W1" else None
+        ratio = f"{gatehouse.rps / beside.rps:.2f}×" if beside and beside.rps else ""
+        theirs = (
+            f"{fmt(beside.rps, 0)} ({ms(beside.worst('p95_ms'))})" if beside else "–"
+        )
+        lines.append(
+            f"| {name} {gatehouse.workload.label} | {connections} "
+            f"| {fmt(gatehouse.rps, 0)} ({ms(gatehouse.worst('p95_ms'))}) "
+            f"| {theirs} | {fmt(base.rps, 0) if base else ''} | {ratio} |"
         )
     return lines
 
@@ -541,7 +660,13 @@ def cpu_model() -> str:
 
 
 def header(
-    args, *, started: datetime, load_before, pg_version: str, web: str
+    args,
+    *,
+    started: datetime,
+    load_before,
+    pg_version: str,
+    web: str,
+    template: str = "",
 ) -> list[str]:
     import django
     import gunicorn
@@ -583,8 +708,15 @@ def header(
         "wrong status (not the expected 200/201), connect, read, write, timeout; "
         "÷ floor: req/s over the floor's at the same connections; server CPU: the "
         "gunicorn master and workers, per request; wrk CPU: of one core.",
-        "- Goals (issue 14) as fractions of the floor, from the template's same-run "
-        "figures (W2 0.048×, W3 0.019×, W4 0.026×): W2 ≥ 2.5×, W3 ≥ 3×, W4 ≥ 2× them.",
+        *([template] if template else []),
+        (
+            "- Goals (issue 14): W1 ≥ 0.8× the floor; W2 ≥ 2.5×, W3 ≥ 3×, W4 ≥ 2× and "
+            "W5 ≥ 1× the template's req/s in this run."
+            if template
+            else "- Goals (issue 14) as fractions of the floor, from the template's "
+            "same-run figures (W2 0.048×, W3 0.019×, W4 0.026×): W2 ≥ 2.5×, W3 ≥ 3×, "
+            "W4 ≥ 2× them. The template did not run (BENCH_TEMPLATE_DIR unset)."
+        ),
         "",
     ]
 
@@ -669,6 +801,7 @@ def check_workloads(
     bodies = {
         "": None,
         "json": {"title": "check"},
+        "item": {"title": "check", "description": "check"},
         "login": {"email": emails[0], "password": PASSWORD},
     }
     for w in workloads:
@@ -676,7 +809,12 @@ def check_workloads(
             port,
             w.method,
             w.path,
-            body=bodies[w.body],
+            body=bodies.get(w.body),
+            form=(
+                {"username": emails[0], "password": PASSWORD}
+                if w.body == "form_login"
+                else None
+            ),
             headers={"Authorization": f"Bearer {tokens[0]}"} if w.bearer else None,
         )
         if status != w.expect:
@@ -688,45 +826,214 @@ def check_workloads(
 FLOOR_WORKLOAD = Workload(name="W1", label="floor", method="GET", path="/", expect=200)
 
 
-def measure(
-    args, *, gatehouse: Server, floor: Server, ports: dict[str, int], lua_env: dict
-) -> list[Row]:
-    servers = {"gatehouse": gatehouse, "floor": floor}
+@dataclass
+class Target:
+    """A server under test: what it answers each workload with, and how to ask."""
+
+    name: str
+    server: Server
+    port: int
+    lua_env: dict
+    workloads: dict[str, Workload]  # Gatehouse's workload name -> its equivalent
+
+
+TARGET_ORDER = {"floor": 0, "gatehouse": 1, "template": 2}
+
+
+def measure(args, *, targets: list[Target]) -> list[Row]:
     rows: dict[tuple[str, int, str], Row] = {}
     plan = [
         (w, c, target)
         for w in args.workloads
         for c in args.connections
-        for target in (("gatehouse", "floor") if w.name == "W1" else ("gatehouse",))
+        for target in targets
+        if w.name in target.workloads
     ]
     for repetition in range(args.repetitions):
         # Odd repetitions run the plan backwards, so drift over time evens out.
         for w, c, target in plan if repetition % 2 == 0 else plan[::-1]:
+            pid = target.server.pid
             kwargs = {
-                "port": ports[target],
-                "workload": w if target == "gatehouse" else FLOOR_WORKLOAD,
+                "port": target.port,
+                "workload": target.workloads[w.name],
                 "connections": c,
                 "args": args,
-                "env": lua_env,
-                "server_pid": servers[target].pid,
+                "env": target.lua_env,
+                "server_pid": pid,
             }
             if args.warmup > 0:
                 wrk(seconds=args.warmup, **kwargs)
-                wait_until_idle(servers[target].pid)
+                wait_until_idle(pid)
             run = wrk(seconds=args.duration, **kwargs)
-            wait_until_idle(servers[target].pid)
-            rows.setdefault((w.name, c, target), Row(w, c, target)).runs.append(run)
+            wait_until_idle(pid)
+            key = (w.name, c, target.name)
+            rows.setdefault(key, Row(w, c, target.name)).runs.append(run)
             print(
-                f"rep {repetition + 1} {w.name:<3} c={c:<3} {target:<9} "
+                f"rep {repetition + 1} {w.name:<3} c={c:<3} {target.name:<9} "
                 f"{run.rps:8.0f} req/s  p95 {run.p95_ms:7.2f} ms  "
                 f"errors {run.error_count}",
                 flush=True,
             )
-            servers[target].check_alive()
+            target.server.check_alive()
     return sorted(
         rows.values(),
-        key=lambda r: (r.workload.name, r.connections, r.target != "floor"),
+        key=lambda r: (r.workload.name, r.connections, TARGET_ORDER[r.target]),
     )
+
+
+# The FastAPI full-stack template (BENCH_TEMPLATE_DIR): not shipped here. README
+# "Performance" says where its source comes from and how to build the folder.
+TEMPLATE_WORKERS = 2
+TEMPLATE_SUPERUSER = "admin@example.com"
+
+
+def template_paths(template_dir: Path) -> tuple[Path, Path]:
+    """Its backend folder and its venv's bin, checked before anything starts."""
+    backend, bin_dir = template_dir / "backend", template_dir / ".venv" / "bin"
+    for needed in (backend / "app" / "main.py", backend / "alembic.ini"):
+        if not needed.is_file():
+            raise SystemExit(f"BENCH_TEMPLATE_DIR: {needed} is missing")
+    if not (bin_dir / "fastapi").is_file():
+        raise SystemExit(f"BENCH_TEMPLATE_DIR: {bin_dir / 'fastapi'} is missing")
+    return backend, bin_dir
+
+
+def template_command(template_dir: Path, port: int) -> list[str]:
+    """Issue 14's `fastapi run --workers 2` from its venv, on loopback."""
+    return [
+        str(template_dir / ".venv" / "bin" / "fastapi"),
+        "run",
+        "--workers",
+        str(TEMPLATE_WORKERS),
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "app/main.py",
+    ]
+
+
+def template_env(template_dir: Path, *, postgres: str, database: str) -> dict:
+    """The settings its app/core/config.py requires, and nothing of this shell's."""
+    server = urlsplit(postgres)
+    return {
+        "PATH": f"{template_dir / '.venv' / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(Path.home()),
+        "LANG": "C.UTF-8",
+        "ENVIRONMENT": "local",
+        "PROJECT_NAME": "FastAPI template (bench)",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "POSTGRES_SERVER": server.hostname or LOOPBACK,
+        "POSTGRES_PORT": str(server.port or 5432),
+        "POSTGRES_USER": server.username or "postgres",
+        "POSTGRES_PASSWORD": server.password or "",
+        "POSTGRES_DB": database,
+        "FIRST_SUPERUSER": TEMPLATE_SUPERUSER,
+        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(16),
+    }
+
+
+def template_prepare(args, *, template_dir: Path, env: dict) -> list[str]:
+    """Its prestart steps (wait for the db, alembic, first superuser), then our seed.
+
+    Same shape as Gatehouse's: each user owns args.resources_per_user items, all
+    signed in with PASSWORD, hashed once by the template's own get_password_hash.
+    """
+    backend, bin_dir = template_paths(template_dir)
+    python = str(bin_dir / "python")
+    for step in (
+        [python, "app/backend_pre_start.py"],
+        [str(bin_dir / "alembic"), "upgrade", "head"],
+        [python, "app/initial_data.py"],
+    ):
+        done = subprocess.run(
+            step, cwd=backend, env=env, capture_output=True, text=True, timeout=300
+        )
+        if done.returncode != 0:
+            raise SystemExit(
+                f"template: {' '.join(step)} failed ({done.returncode}):\n"
+                f"{done.stderr[-3000:]}"
+            )
+    hashed = subprocess.run(
+        [
+            python,
+            "-c",
+            "import sys; from app.core.security import get_password_hash; "
+            "print(get_password_hash(sys.argv[1]))",
+            PASSWORD,
+        ],
+        cwd=backend,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    now = datetime.now(UTC)
+    emails = [f"bench{n}@example.com" for n in range(args.users)]
+    owners = [uuid.uuid4() for _ in emails]
+    url = f"{args.postgres}/{env['POSTGRES_DB']}"
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        with cursor.copy(
+            'COPY "user" (id, email, is_active, is_superuser, full_name, '
+            "hashed_password, created_at) FROM STDIN"
+        ) as copy:
+            for n, (owner, email) in enumerate(zip(owners, emails, strict=True)):
+                copy.write_row(
+                    (owner, email, True, False, f"Bench User {n}", hashed, now)
+                )
+        with cursor.copy(
+            "COPY item (id, title, description, owner_id, created_at) FROM STDIN"
+        ) as copy:
+            for u, owner in enumerate(owners):
+                for n in range(args.resources_per_user):
+                    copy.write_row(
+                        (
+                            uuid.uuid4(),
+                            f"Item {n} of Bench User {u}",
+                            "Seeded for the benchmark. " * 4,
+                            owner,
+                            now - timedelta(seconds=n),
+                        )
+                    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+    return emails
+
+
+def template_sign_in_all(port: int, emails: list[str]) -> list[str]:
+    tokens = []
+    for email in emails:
+        status, raw = http_request(
+            port,
+            "POST",
+            "/api/v1/login/access-token",
+            form={"username": email, "password": PASSWORD},
+        )
+        if status != 200:
+            raise SystemExit(
+                f"template sign-in of {email} failed: {status} {raw[:300]!r}"
+            )
+        tokens.append(json.loads(raw)["access_token"])
+    return tokens
+
+
+def template_versions(template_dir: Path) -> str:
+    """What the template's venv resolved, for the table's header."""
+    names = "fastapi uvicorn sqlmodel sqlalchemy pydantic pwdlib argon2-cffi psycopg"
+    done = subprocess.run(
+        [
+            str(template_dir / ".venv" / "bin" / "python"),
+            "-c",
+            "import sys, importlib.metadata as m; "
+            "print(', '.join(f'{n} {m.version(n)}' for n in sys.argv[1:]))",
+            *names.split(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return done.stdout.strip() or "?"
 
 
 def open_loop(args, *, port: int, tokens: list[str]) -> dict:
@@ -776,7 +1083,10 @@ def main(argv: list[str] | None = None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     database = f"{args.database_prefix}_{secrets.token_hex(4)}"
     scratch = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
-    ports = {"gatehouse": free_port(), "floor": free_port()}
+    ports = {"gatehouse": free_port(), "floor": free_port(), "template": free_port()}
+    template_dir = Path(args.template_dir).resolve() if args.template_dir else None
+    if template_dir is not None:
+        template_paths(template_dir)  # fails now, not after the seeding
     env = production_env(
         args, database=database, port=ports["gatehouse"], media=scratch / "media"
     )
@@ -796,6 +1106,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"database {database}", flush=True)
         emails = migrate_and_seed(args, env)
+        template_env_ = {}
+        if template_dir is not None:
+            template_db = f"{database}_template"
+            admin.execute(f'CREATE DATABASE "{template_db}"')
+            stack.callback(
+                admin.execute, f'DROP DATABASE IF EXISTS "{template_db}" WITH (FORCE)'
+            )
+            template_env_ = template_env(
+                template_dir, postgres=args.postgres, database=template_db
+            )
+            print(f"template database {template_db}: migrating, seeding", flush=True)
+            template_emails = template_prepare(
+                args, template_dir=template_dir, env=template_env_
+            )
 
         gatehouse = Server(
             "gatehouse",
@@ -821,9 +1145,28 @@ def main(argv: list[str] | None = None) -> int:
             output.parent / "floor.log",
         )
         stack.callback(floor.stop)
+        template = None
+        if template_dir is not None:
+            template = Server(
+                "template",
+                template_command(template_dir, ports["template"]),
+                template_env_,
+                output.parent / "template.log",
+                cwd=template_dir / "backend",
+            )
+            stack.callback(template.stop)
         wait_until_serving(gatehouse, ports["gatehouse"], "/health")
         wait_until_serving(floor, ports["floor"], "/")
-        print(f"gatehouse pid {gatehouse.pid}, floor pid {floor.pid}", flush=True)
+        if template is not None:
+            wait_until_serving(
+                template, ports["template"], TEMPLATE_WORKLOADS["W1"].path
+            )
+        started_pids = [s.pid for s in (gatehouse, floor, template) if s is not None]
+        print(
+            f"gatehouse pid {gatehouse.pid}, floor pid {floor.pid}"
+            + (f", template pid {template.pid}" if template else ""),
+            flush=True,
+        )
 
         tokens = sign_in_all(ports["gatehouse"], emails)
         check_workloads(
@@ -836,9 +1179,42 @@ def main(argv: list[str] | None = None) -> int:
             "BENCH_EMAILS": ",".join(emails),
             "BENCH_PASSWORD": PASSWORD,
         }
-        rows = measure(
-            args, gatehouse=gatehouse, floor=floor, ports=ports, lua_env=lua_env
-        )
+        targets = [
+            Target("gatehouse", gatehouse, ports["gatehouse"], lua_env, WORKLOADS),
+            Target("floor", floor, ports["floor"], lua_env, {"W1": FLOOR_WORKLOAD}),
+        ]
+        template_line = ""
+        if template is not None and template_dir is not None:
+            template_tokens = template_sign_in_all(ports["template"], template_emails)
+            template_workloads = [TEMPLATE_WORKLOADS[w.name] for w in args.workloads]
+            check_workloads(
+                ports["template"],
+                template_workloads,
+                tokens=template_tokens,
+                emails=template_emails,
+            )
+            targets.append(
+                Target(
+                    "template",
+                    template,
+                    ports["template"],
+                    {
+                        **lua_env,
+                        "BENCH_TOKENS": ",".join(template_tokens),
+                        "BENCH_EMAILS": ",".join(template_emails),
+                    },
+                    TEMPLATE_WORKLOADS,
+                )
+            )
+            template_line = (
+                f"- FastAPI template ({template_dir}, its SOURCE.md says which "
+                f"commit): `{' '.join(template_command(template_dir, ports['template'])[1:])}` "
+                "from its venv, ENVIRONMENT=local, its own database (same data shape: "
+                "users each owning the same number of items, Argon2id by its pwdlib "
+                f"defaults); {template_versions(template_dir)}. Its W4 answers 200, "
+                "its W5 is the OAuth2 form; its log is bench/results/template.log."
+            )
+        rows = measure(args, targets=targets)
         scenario = None
         if args.open_loop_rate > 0:
             scenario = open_loop(args, port=ports["gatehouse"], tokens=tokens)
@@ -849,14 +1225,21 @@ def main(argv: list[str] | None = None) -> int:
             load_before=load_before,
             pg_version=pg_version,
             web=web,
+            template=template_line,
         )
         lines += results_table(rows)
+        comparison = comparison_table(rows)
+        if comparison:
+            lines += ["", *comparison]
         if scenario is not None:
             lines += ["", *open_loop_table(scenario, args.open_loop_users)]
         text = "\n".join(lines) + "\n"
         output.write_text(text)
         print("\n" + text)
-        print(f"written to {output}; stopping pids {gatehouse.pid}, {floor.pid}")
+        print(
+            f"written to {output}; stopping pids "
+            + ", ".join(str(pid) for pid in started_pids)
+        )
     return 0
 
 

@@ -1,7 +1,9 @@
 -- One script for every workload (the path is wrk's URL), configured by environment
 -- variables that bench/run.py sets: BENCH_METHOD, BENCH_TOKENS (comma-separated
 -- bearers, rotated per request), BENCH_BODY (json: unique resource bodies,
--- login: sign-ins rotated over BENCH_EMAILS), BENCH_HOST, BENCH_EXPECT (status).
+-- item: unique bodies of the FastAPI template's item, login: sign-ins rotated
+-- over BENCH_EMAILS, form_login: the same as the template's OAuth2 form),
+-- BENCH_HOST, BENCH_EXPECT (status).
 -- done() prints one JSON line that run.py parses.
 
 local method = os.getenv("BENCH_METHOD") or "GET"
@@ -27,7 +29,9 @@ if os.getenv("BENCH_FORWARDED_PROTO") then
   -- What the production proxy in front of gunicorn adds (Render terminates TLS).
   base_headers["X-Forwarded-Proto"] = os.getenv("BENCH_FORWARDED_PROTO")
 end
-if body_kind ~= "" then
+if body_kind == "form_login" then
+  base_headers["Content-Type"] = "application/x-www-form-urlencoded"
+elseif body_kind ~= "" then
   base_headers["Content-Type"] = "application/json"
 end
 
@@ -60,10 +64,19 @@ function request()
       '{"title":"bench %d-%d","description":"%s","data":{"n":%d}}',
       thread_id, sent, filler, sent
     )
+  elseif body_kind == "item" then
+    -- The template's item has no free-form field: its description carries the
+    -- filler and the counter, so the body stays about the size of the json one.
+    body = string.format(
+      '{"title":"bench %d-%d","description":"%s n=%d"}', thread_id, sent, filler, sent
+    )
   elseif body_kind == "login" then
     body = string.format(
       '{"email":"%s","password":"%s"}', emails[(sent % #emails) + 1], password
     )
+  elseif body_kind == "form_login" then
+    local email = (emails[(sent % #emails) + 1]:gsub("@", "%%40"))
+    body = "username=" .. email .. "&password=" .. password
   end
   return wrk.format(method, nil, headers, body)
 end
