@@ -1,5 +1,6 @@
-// Signs in, lists and creates resources, and branches on the contract's error codes.
-// Run: GATEHOUSE_URL=http://localhost:8000 GATEHOUSE_EMAIL=... GATEHOUSE_PASSWORD=... node example.js
+// Signs in, creates and lists resources, and branches on the contract's error codes.
+// Run: GATEHOUSE_URL=http://localhost:8000 GATEHOUSE_EMAIL=... GATEHOUSE_PASSWORD=...
+//      npm run example
 import { bearer, gatehouseClient } from "./client.js";
 
 const { GATEHOUSE_URL = "http://localhost:8000", GATEHOUSE_EMAIL = "", GATEHOUSE_PASSWORD = "" } =
@@ -34,5 +35,5 @@ console.log(`created ${created.data.id}: ${created.data.title}`);
 
 const page = await api.GET("/api/v1/resources/", { params: { query: { page_size: 100 } } });
 if (page.error) throw new Error(`list failed: ${page.error.code}`);
-console.log(`listed ${page.data.count} resources: ${page.data.results.map((r) => r.title).join(", ")}`);
+console.log(`resources: ${page.data.count} (${page.data.results.map((r) => r.title).join(", ")})`);
 
