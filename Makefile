@@ -3,13 +3,15 @@
 #   make test   virtualenv, install, the whole test suite
 #   make bench  the speed benchmark on PostgreSQL (README "Performance")
 #   make fuzz   a longer, randomized Schemathesis run (README "Tests and CI")
+#   make client the typed TypeScript client from the OpenAPI schema, checked with
+#               tsc --strict (README "Typed client"; needs Node.js 20+ and npm)
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz test-browser chromium wrk bench lint typecheck format migrate check-migrations
+.PHONY: run test fuzz client test-browser chromium wrk bench lint typecheck format migrate check-migrations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +39,22 @@ FUZZ_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gatehouse_fuzz
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) DATABASE_URL=$(FUZZ_DATABASE_URL) \
 	  $(BIN)/python -m pytest core/tests/test_schema_fuzz.py -s $(PYTEST_ARGS)
+
+# The typed TypeScript client: the schema as the server publishes it (its own
+# generator, no server needed), the types openapi-typescript makes of it, and the
+# example compiled with tsc --strict, so a schema change that breaks frontends fails.
+CLIENT := clients/typescript
+client: $(STAMP) $(CLIENT)/node_modules/.package-lock.json
+	@SECRET_KEY=$${SECRET_KEY:-schema} $(BIN)/python manage.py spectacular \
+	  --format openapi-json --validate --file $(CLIENT)/openapi.json
+	@cd $(CLIENT) && timeout 120 npm run --silent generate >/dev/null
+	@cd $(CLIENT) && timeout 120 npm run --silent check
+	@echo "make client: $(CLIENT)/schema.d.ts generated; the example passes tsc --strict"
+
+$(CLIENT)/node_modules/.package-lock.json: $(CLIENT)/package.json $(CLIENT)/package-lock.json
+	@command -v npm >/dev/null || { echo "make client needs Node.js 20+ and npm" >&2; exit 1; }
+	@cd $(CLIENT) && timeout 300 npm ci --prefer-offline --no-audit --no-fund \
+	  --loglevel=error >/dev/null
 
 # The browser tests (core/tests/browser) drive the OS's Chromium through Playwright;
 # without it they skip. `make chromium` installs Debian's package (root, or sudo).
