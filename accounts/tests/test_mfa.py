@@ -450,3 +450,85 @@ def test_wrong_removal_codes_are_throttled_per_user(enrolled, settings):
     assert statuses == [HTTPStatus.BAD_REQUEST] * 3
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert len(client.get(MFA).json()) == 2
+
+
+@pytest.mark.django_db
+def test_wrong_enrolment_codes_are_throttled_per_user(
+    auth_client, approved_user, settings
+):
+    settings.THROTTLE_RATES = {
+        **settings.THROTTLE_RATES,
+        "mfa_totp_confirm": "3/minute",
+    }
+    client = auth_client(approved_user)
+    secret = client.post(TOTP).json()["secret"]
+    statuses = [
+        client.post(CONFIRM, {"code": "000000"}, format="json").status_code
+        for _ in range(3)
+    ]
+
+    response = client.post(CONFIRM, {"code": code_at(secret)}, format="json")
+
+    assert statuses == [HTTPStatus.BAD_REQUEST] * 3
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert response.json()["code"] == "throttled"
+    assert client.get(MFA).json() == []
+
+
+@pytest.mark.django_db
+def test_the_enrolment_throttle_counts_each_user_apart(
+    auth_client, approved_user, user_factory, settings
+):
+    settings.THROTTLE_RATES = {
+        **settings.THROTTLE_RATES,
+        "mfa_totp_confirm": "2/minute",
+    }
+    for _ in range(2):
+        auth_client(approved_user).post(CONFIRM, {"code": "000000"}, format="json")
+    other = auth_client(user_factory())
+    secret = other.post(TOTP).json()["secret"]
+
+    response = other.post(CONFIRM, {"code": code_at(secret)}, format="json")
+
+    assert response.status_code == HTTPStatus.OK
+
+
+@pytest.fixture
+def loose_verify_throttle(settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "mfa_verify": "100/minute"}
+
+
+@pytest.mark.django_db
+def test_an_mfa_token_survives_four_wrong_codes(
+    api_client, enrolled, approved_user, loose_verify_throttle
+):
+    _, secret, _ = enrolled
+    token = mfa_token_of(api_client, approved_user)
+    for _ in range(4):
+        api_client.post(VERIFY, {"mfa_token": token, "code": "000000"})
+
+    response = api_client.post(VERIFY, {"mfa_token": token, "code": code_at(secret)})
+
+    assert response.status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+def test_the_fifth_wrong_code_uses_the_mfa_token_up(
+    api_client, enrolled, approved_user, loose_verify_throttle
+):
+    _, secret, codes = enrolled
+    token = mfa_token_of(api_client, approved_user)
+    for _ in range(5):
+        api_client.post(VERIFY, {"mfa_token": token, "code": "000000"})
+
+    response = api_client.post(VERIFY, {"mfa_token": token, "code": codes[0]})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid_code"
+    assert (
+        api_client.post(
+            VERIFY,
+            {"mfa_token": mfa_token_of(api_client, approved_user), "code": codes[0]},
+        ).status_code
+        == HTTPStatus.OK
+    )
