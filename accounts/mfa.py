@@ -61,6 +61,7 @@ def totp_confirm(*, user: User, code: str) -> list[str]:
     """Activates the pending secret; answers the ten recovery codes, shown only now."""
     secret = cache.get(_pending_key(user))
     if not secret or not validate_totp_code(secret, code):
+        _code_failed(user=user, purpose="enable")
         raise InvalidCode()
     with transaction.atomic():
         User.objects.select_for_update().get(pk=user.pk)
@@ -83,6 +84,7 @@ def totp_remove(*, user: User, code: str) -> None:
     if totp is None:
         raise MfaNotEnabled()
     if not TOTP(totp).validate_code(code):
+        _code_failed(user=user, purpose="disable")
         raise InvalidCode()
     with transaction.atomic():
         Authenticator.objects.filter(
@@ -90,6 +92,16 @@ def totp_remove(*, user: User, code: str) -> None:
             type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES],
         ).delete()
         record_activity(action=Action.MFA_DISABLED, actor=user, target=user)
+
+
+def _code_failed(*, user: User, purpose: str) -> None:
+    # A signed-in caller guessing codes to turn MFA off may hold a stolen token.
+    record_activity(
+        action=Action.MFA_CODE_FAILED,
+        actor=user,
+        target=user,
+        metadata={"purpose": purpose},
+    )
 
 
 def authenticators_of(user: User) -> list[Authenticator]:

@@ -10,6 +10,7 @@ from allauth.mfa.totp.internal import auth as totp_auth
 from django.core import signing
 
 from accounts.models import User
+from accounts.tests.audit_entries import assert_about, assert_holds_none_of, only_entry
 from conftest import DEFAULT_PASSWORD
 from core.models import ActivityLog
 
@@ -532,3 +533,101 @@ def test_the_fifth_wrong_code_uses_the_mfa_token_up(
         ).status_code
         == HTTPStatus.OK
     )
+
+
+# --- Audit: the entry each step leaves, holding no secret ----------------------
+
+
+@pytest.mark.django_db
+def test_enrolment_is_audited_without_the_secret_or_recovery_codes(
+    auth_client, approved_user
+):
+    client = auth_client(approved_user)
+    secret = client.post(TOTP).json()["secret"]
+    code = code_at(secret)
+
+    codes = client.post(CONFIRM, {"code": code}, format="json").json()
+    entry = only_entry(ActivityLog.Action.MFA_ENABLED)
+
+    assert_about(entry, approved_user)
+    assert_holds_none_of(entry, secret, code, *codes["recovery_codes"])
+
+
+@pytest.mark.django_db
+def test_a_wrong_enrolment_code_is_audited(auth_client, approved_user):
+    client = auth_client(approved_user)
+    secret = client.post(TOTP).json()["secret"]
+    wrong = code_at(secret, steps_ago=4)
+
+    response = client.post(CONFIRM, {"code": wrong}, format="json")
+    entry = only_entry(ActivityLog.Action.MFA_CODE_FAILED)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert_about(entry, approved_user)
+    assert entry.metadata == {"purpose": "enable"}
+    assert_holds_none_of(entry, secret, wrong)
+
+
+@pytest.mark.django_db
+def test_removal_is_audited_without_the_code(enrolled, approved_user):
+    client, secret, codes = enrolled
+    code = code_at(secret)
+
+    response = client.delete(TOTP, {"code": code}, format="json")
+    entry = only_entry(ActivityLog.Action.MFA_DISABLED)
+
+    assert response.status_code == HTTPStatus.NO_CONTENT
+    assert_about(entry, approved_user)
+    assert_holds_none_of(entry, secret, code, *codes)
+
+
+@pytest.mark.django_db
+def test_a_wrong_removal_code_is_audited(enrolled, approved_user):
+    client, secret, _ = enrolled
+    wrong = code_at(secret, steps_ago=4)
+
+    response = client.delete(TOTP, {"code": wrong}, format="json")
+    entry = only_entry(ActivityLog.Action.MFA_CODE_FAILED)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert_about(entry, approved_user)
+    assert entry.metadata == {"purpose": "disable"}
+    assert_holds_none_of(entry, secret, wrong)
+    assert not ActivityLog.objects.filter(
+        action=ActivityLog.Action.MFA_DISABLED
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_a_wrong_second_factor_is_audited_without_code_or_token(
+    api_client, enrolled, approved_user
+):
+    _, secret, _ = enrolled
+    token = mfa_token_of(api_client, approved_user)
+    wrong = code_at(secret, steps_ago=4)
+
+    api_client.post(VERIFY, {"mfa_token": token, "code": wrong})
+    entry = only_entry(ActivityLog.Action.SIGN_IN_FAILED)
+
+    assert_about(entry, approved_user)
+    assert entry.metadata == {
+        "method": "mfa",
+        "reason": "invalid_code",
+        "email": approved_user.email,
+    }
+    assert_holds_none_of(entry, secret, wrong, token)
+
+
+@pytest.mark.django_db
+def test_a_second_factor_success_is_audited_without_code_or_tokens(
+    api_client, enrolled, approved_user
+):
+    _, _, codes = enrolled
+    token = mfa_token_of(api_client, approved_user)
+
+    body = api_client.post(VERIFY, {"mfa_token": token, "code": codes[0]}).json()
+    entry = only_entry(ActivityLog.Action.SIGN_IN_SUCCEEDED, method="password+mfa")
+
+    assert_about(entry, approved_user)
+    assert set(entry.metadata) == {"method", "session"}
+    assert_holds_none_of(entry, codes[0], token, body["access"], body["refresh"])
