@@ -42,11 +42,15 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AUTH = "/api/v1/auth"
 PASSWORD = "a-long-two-process-passphrase"
 NOW = 1_900_000_005.0  # the servers' TOTP clock
-MFA_VERIFY_LIMIT = 4
+MFA_VERIFY_LIMIT = 6  # above the 5 wrong codes that use one mfa_token up
 CODE_MAILS_PER_ADDRESS = 3
 PER_ACCOUNT_LIMIT = 6
 PER_IP_LIMIT = 6
-MFA_USERS = ("mfa-once@example.com", "mfa-throttled@example.com")
+MFA_USERS = (
+    "mfa-once@example.com",
+    "mfa-throttled@example.com",
+    "mfa-dies@example.com",
+)
 CODE_USERS = ("code-death@example.com", "code-survives@example.com")
 _addresses = itertools.count(1)
 
@@ -221,22 +225,41 @@ def test_an_mfa_token_from_one_process_signs_in_on_the_other_once(servers):
 # --- (b) wrong second factors count on one per-user counter ----------------------
 
 
-def test_wrong_second_factors_are_counted_across_processes(servers):
+def test_wrong_second_factors_are_counted_across_processes_and_tokens(servers):
     email = MFA_USERS[1]
-    token = mfa_token(servers.a, email)
+    tokens = [mfa_token(servers.a, email), mfa_token(servers.b, email)]
+    # Each token on each server, three wrong codes per token: under the five that
+    # would use one up, and six in all.
+    plan = [(servers.a, 0), (servers.b, 1), (servers.b, 0), (servers.a, 1)] * 2
     wrong = [
-        post(server, "mfa/verify/", {"mfa_token": token, "code": "000000"})
-        for server in [servers.a, servers.b] * (MFA_VERIFY_LIMIT // 2)
+        post(server, "mfa/verify/", {"mfa_token": tokens[i], "code": "000000"})
+        for server, i in plan[:MFA_VERIFY_LIMIT]
     ]
     right = servers.enrolled[email]["recovery_codes"][0]
 
-    on_a = post(servers.a, "mfa/verify/", {"mfa_token": token, "code": right})
-    on_b = post(servers.b, "mfa/verify/", {"mfa_token": token, "code": right})
+    on_a = post(servers.a, "mfa/verify/", {"mfa_token": tokens[0], "code": right})
+    on_b = post(servers.b, "mfa/verify/", {"mfa_token": tokens[1], "code": right})
 
     assert statuses(wrong) == [HTTPStatus.BAD_REQUEST] * MFA_VERIFY_LIMIT
     assert on_a.status == HTTPStatus.TOO_MANY_REQUESTS
     assert on_b.status == HTTPStatus.TOO_MANY_REQUESTS
     assert on_b.json()["code"] == "throttled"
+
+
+def test_five_wrong_codes_on_either_process_use_the_mfa_token_up(servers):
+    email = MFA_USERS[2]
+    token = mfa_token(servers.a, email)
+    wrong = [
+        post(server, "mfa/verify/", {"mfa_token": token, "code": "000000"})
+        for server in [servers.a, servers.b, servers.a, servers.b, servers.a]
+    ]
+    right = servers.enrolled[email]["recovery_codes"][0]
+
+    response = post(servers.b, "mfa/verify/", {"mfa_token": token, "code": right})
+
+    assert statuses(wrong) == [HTTPStatus.BAD_REQUEST] * 5
+    assert response.status == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid_code"
 
 
 # --- (c) emailed codes: per address, per IP, and three wrong tries ---------------
