@@ -95,7 +95,7 @@ def totp_remove(*, user: User, code: str) -> None:
 
 
 def _code_failed(*, user: User, purpose: str) -> None:
-    # A signed-in caller guessing codes to turn MFA off may hold a stolen token.
+    # A signed-in caller guessing codes may hold a stolen access token.
     record_activity(
         action=Action.MFA_CODE_FAILED,
         actor=user,
