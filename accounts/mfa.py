@@ -21,6 +21,9 @@ from accounts.models import User
 from core.audit import Action, record_activity
 
 MFA_TOKEN_SECONDS = 300
+# Wrong codes one token takes before it is deleted; the per-user throttle limits
+# the pace, this limits what a single first-factor success is worth.
+MFA_TOKEN_MAX_FAILURES = 5
 _PENDING_SECONDS = 600
 _SIGNER_SALT = "accounts.mfa.token"
 
@@ -31,6 +34,10 @@ def _pending_key(user: User) -> str:
 
 def _token_key(token_id: str) -> str:
     return f"mfa:token:{token_id}"
+
+
+def _failures_key(token_id: str) -> str:
+    return f"mfa:token:{token_id}:failures"
 
 
 def user_has_mfa(user: User) -> bool:
@@ -56,6 +63,7 @@ def totp_confirm(*, user: User, code: str) -> list[str]:
     """Activates the pending secret; answers the ten recovery codes, shown only now."""
     secret = cache.get(_pending_key(user))
     if not secret or not validate_totp_code(secret, code):
+        _code_failed(user=user, purpose="enable")
         raise InvalidCode()
     with transaction.atomic():
         User.objects.select_for_update().get(pk=user.pk)
@@ -78,6 +86,7 @@ def totp_remove(*, user: User, code: str) -> None:
     if totp is None:
         raise MfaNotEnabled()
     if not TOTP(totp).validate_code(code):
+        _code_failed(user=user, purpose="disable")
         raise InvalidCode()
     with transaction.atomic():
         Authenticator.objects.filter(
@@ -85,6 +94,16 @@ def totp_remove(*, user: User, code: str) -> None:
             type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES],
         ).delete()
         record_activity(action=Action.MFA_DISABLED, actor=user, target=user)
+
+
+def _code_failed(*, user: User, purpose: str) -> None:
+    # A signed-in caller guessing codes may hold a stolen access token.
+    record_activity(
+        action=Action.MFA_CODE_FAILED,
+        actor=user,
+        target=user,
+        metadata={"purpose": purpose},
+    )
 
 
 def authenticators_of(user: User) -> list[Authenticator]:
@@ -138,12 +157,14 @@ def mfa_verify(*, token: str, code: str) -> tuple[User, str]:
     """The user whose mfa token and second factor these are, and the first factor's
     method; the token is used up.
 
-    A wrong code leaves the token live (throttled) and is audited; a token that is
-    unknown, expired or used answers invalid_code too.
+    A wrong code is audited and leaves the token live until its fifth, which
+    deletes it; a token that is unknown, expired or used answers invalid_code too.
     """
     found = _pending(token)
     user = User.objects.filter(pk=found[1]["user"]).first() if found else None
     if found is None or user is None or not _code_valid(user, code):
+        if found is not None:
+            _failure_count(found[0])
         record_activity(
             action=Action.SIGN_IN_FAILED,
             actor=user,
@@ -158,4 +179,17 @@ def mfa_verify(*, token: str, code: str) -> tuple[User, str]:
     # Of two right answers at once, only the one that deletes the token signs in.
     if not cache.delete(_token_key(found[0])):
         raise InvalidCode()
+    cache.delete(_failures_key(found[0]))
     return user, found[1]["method"]
+
+
+def _failure_count(token_id: str) -> None:
+    # add+incr is atomic in Redis, so processes sharing it count every try.
+    key = _failures_key(token_id)
+    cache.add(key, 0, timeout=MFA_TOKEN_SECONDS)
+    try:
+        failures = cache.incr(key)
+    except ValueError:  # expired between add and incr, as the token did
+        return
+    if failures >= MFA_TOKEN_MAX_FAILURES:
+        cache.delete_many([_token_key(token_id), key])

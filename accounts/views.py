@@ -88,6 +88,12 @@ class MfaUserThrottle(FixedWindowThrottle):
         return f"user:{user.pk}" if user and user.is_authenticated else None
 
 
+class MfaTotpConfirmThrottle(MfaUserThrottle):
+    """A signed-in user's enrolment tries, so the pending secret cannot be guessed."""
+
+    scope = "mfa_totp_confirm"
+
+
 class PasswordResetAddressThrottle(SignInAccountThrottle):
     """Reset mails per address: slower than sign-ins, so no one can flood a mailbox."""
 
@@ -693,6 +699,8 @@ class TotpView(APIView):
 
 
 class TotpConfirmView(APIView):
+    throttle_classes = [MfaTotpConfirmThrottle]
+
     @extend_schema(
         request=s.MfaCodeSerializer,
         responses={
@@ -703,6 +711,7 @@ class TotpConfirmView(APIView):
             ),
             401: NOT_AUTHENTICATED,
             409: error("`mfa_already_enabled`."),
+            429: THROTTLED,
         },
     )
     def post(self, request: Request) -> Response:

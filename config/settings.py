@@ -328,6 +328,7 @@ THROTTLE_RATES = {
     "email_resend_address": env_str("THROTTLE_EMAIL_RESEND_ADDRESS", "3/hour"),
     "login_code_address": env_str("THROTTLE_LOGIN_CODE_ADDRESS", "5/hour"),
     "mfa_verify": env_str("THROTTLE_MFA_VERIFY", "5/minute"),
+    "mfa_totp_confirm": env_str("THROTTLE_MFA_TOTP_CONFIRM", "5/minute"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse API",

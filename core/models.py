@@ -45,6 +45,7 @@ class ActivityLog(models.Model):
         MIGRATIONS_APPLIED = "migrations.applied"
         MFA_ENABLED = "mfa.enabled"
         MFA_DISABLED = "mfa.disabled"
+        MFA_CODE_FAILED = "mfa.code_failed"
 
     actor = models.ForeignKey(
         "accounts.User",

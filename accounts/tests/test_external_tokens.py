@@ -24,6 +24,7 @@ from accounts import external_tokens
 from accounts.errors import ExternalKeysUnavailable
 from accounts.jwks import JwksKeys
 from accounts.models import AccessRequest, ExternalIdentity, User
+from accounts.tests.audit_entries import assert_about, assert_holds_none_of, only_entry
 from accounts.tests.google_keys import JwksServer, SigningKey
 from config.external_jwt import external_jwt_issuers_from_env
 from core.models import ActivityLog
@@ -577,3 +578,40 @@ def test_concurrent_first_tokens_create_one_account(live_server, issuers, keys):
     assert User.objects.count() == ExternalIdentity.objects.count() == 1
     assert AccessRequest.objects.count() == 1
     assert ActivityLog.objects.filter(action=ActivityLog.Action.SIGNED_UP).count() == 1
+
+
+# --- Audit: the entry each step leaves, holding no secret ----------------------
+
+
+@pytest.mark.django_db
+def test_a_first_external_token_is_audited_as_a_sign_up_without_the_token(
+    issuers, keys
+):
+    token = keys["RS256"].sign(claims())
+
+    get_me(token)
+    entry = only_entry(ActivityLog.Action.SIGNED_UP)
+
+    assert_about(entry, User.objects.get(email=claims()["email"]))
+    assert entry.metadata == {
+        "method": "external",
+        "issuer": ISSUER,
+        "status": "pending",
+    }
+    assert_holds_none_of(entry, token, claims()["sub"])
+
+
+@pytest.mark.django_db
+def test_a_first_external_token_of_a_known_account_is_audited_as_a_sign_in(
+    issuers, keys, user_factory
+):
+    user = user_factory(email=claims()["email"])
+    token = keys["EdDSA"].sign(claims())
+
+    response = get_me(token)
+    entry = only_entry(ActivityLog.Action.SIGN_IN_SUCCEEDED)
+
+    assert response.status_code == HTTPStatus.OK
+    assert_about(entry, user)
+    assert entry.metadata == {"method": "external", "issuer": ISSUER, "linked": True}
+    assert_holds_none_of(entry, token)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AccessRequest, AuthSession, LoginCode, User
 from accounts.refresh_cookie import REFRESH_COOKIE_NAME
+from accounts.tests.audit_entries import assert_about, assert_holds_none_of, only_entry
 from conftest import DEFAULT_PASSWORD
 from core.models import ActivityLog
 
@@ -409,3 +410,38 @@ def test_a_new_code_sweeps_out_codes_that_expired_unconfirmed(
         live.email,
         approved_user.email,
     }
+
+
+# --- Audit: the entry each step leaves, holding no secret ----------------------
+
+
+@pytest.mark.django_db
+def test_a_wrong_emailed_code_is_audited_without_the_code(
+    api_client, approved_user, request_code
+):
+    code = request_code(approved_user.email)
+    wrong = "ZZZZ-ZZZZ"
+
+    api_client.post(CONFIRM, {"email": approved_user.email, "code": wrong})
+    entry = only_entry(ActivityLog.Action.SIGN_IN_FAILED)
+
+    assert_about(entry, approved_user)
+    assert entry.metadata == {
+        "method": "code",
+        "reason": "invalid_code",
+        "email": approved_user.email,
+    }
+    assert_holds_none_of(entry, code, wrong)
+
+
+@pytest.mark.django_db
+def test_an_emailed_code_success_is_audited_without_code_or_tokens(
+    api_client, approved_user, request_code
+):
+    code = request_code(approved_user.email)
+
+    body = api_client.post(CONFIRM, {"email": approved_user.email, "code": code}).json()
+    entry = only_entry(ActivityLog.Action.SIGN_IN_SUCCEEDED, method="code")
+
+    assert_about(entry, approved_user)
+    assert_holds_none_of(entry, code, body["access"], body["refresh"])

@@ -10,6 +10,7 @@ from allauth.mfa.totp.internal import auth as totp_auth
 from django.core import signing
 
 from accounts.models import User
+from accounts.tests.audit_entries import assert_about, assert_holds_none_of, only_entry
 from conftest import DEFAULT_PASSWORD
 from core.models import ActivityLog
 
@@ -450,3 +451,183 @@ def test_wrong_removal_codes_are_throttled_per_user(enrolled, settings):
     assert statuses == [HTTPStatus.BAD_REQUEST] * 3
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert len(client.get(MFA).json()) == 2
+
+
+@pytest.mark.django_db
+def test_wrong_enrolment_codes_are_throttled_per_user(
+    auth_client, approved_user, settings
+):
+    settings.THROTTLE_RATES = {
+        **settings.THROTTLE_RATES,
+        "mfa_totp_confirm": "3/minute",
+    }
+    client = auth_client(approved_user)
+    secret = client.post(TOTP).json()["secret"]
+    statuses = [
+        client.post(CONFIRM, {"code": "000000"}, format="json").status_code
+        for _ in range(3)
+    ]
+
+    response = client.post(CONFIRM, {"code": code_at(secret)}, format="json")
+
+    assert statuses == [HTTPStatus.BAD_REQUEST] * 3
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert response.json()["code"] == "throttled"
+    assert client.get(MFA).json() == []
+
+
+@pytest.mark.django_db
+def test_the_enrolment_throttle_counts_each_user_apart(
+    auth_client, approved_user, user_factory, settings
+):
+    settings.THROTTLE_RATES = {
+        **settings.THROTTLE_RATES,
+        "mfa_totp_confirm": "2/minute",
+    }
+    for _ in range(2):
+        auth_client(approved_user).post(CONFIRM, {"code": "000000"}, format="json")
+    other = auth_client(user_factory())
+    secret = other.post(TOTP).json()["secret"]
+
+    response = other.post(CONFIRM, {"code": code_at(secret)}, format="json")
+
+    assert response.status_code == HTTPStatus.OK
+
+
+@pytest.fixture
+def loose_verify_throttle(settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "mfa_verify": "100/minute"}
+
+
+@pytest.mark.django_db
+def test_an_mfa_token_survives_four_wrong_codes(
+    api_client, enrolled, approved_user, loose_verify_throttle
+):
+    _, secret, _ = enrolled
+    token = mfa_token_of(api_client, approved_user)
+    for _ in range(4):
+        api_client.post(VERIFY, {"mfa_token": token, "code": "000000"})
+
+    response = api_client.post(VERIFY, {"mfa_token": token, "code": code_at(secret)})
+
+    assert response.status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+def test_the_fifth_wrong_code_uses_the_mfa_token_up(
+    api_client, enrolled, approved_user, loose_verify_throttle
+):
+    _, secret, codes = enrolled
+    token = mfa_token_of(api_client, approved_user)
+    for _ in range(5):
+        api_client.post(VERIFY, {"mfa_token": token, "code": "000000"})
+
+    response = api_client.post(VERIFY, {"mfa_token": token, "code": codes[0]})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "invalid_code"
+    assert (
+        api_client.post(
+            VERIFY,
+            {"mfa_token": mfa_token_of(api_client, approved_user), "code": codes[0]},
+        ).status_code
+        == HTTPStatus.OK
+    )
+
+
+# --- Audit: the entry each step leaves, holding no secret ----------------------
+
+
+@pytest.mark.django_db
+def test_enrolment_is_audited_without_the_secret_or_recovery_codes(
+    auth_client, approved_user
+):
+    client = auth_client(approved_user)
+    secret = client.post(TOTP).json()["secret"]
+    code = code_at(secret)
+
+    codes = client.post(CONFIRM, {"code": code}, format="json").json()
+    entry = only_entry(ActivityLog.Action.MFA_ENABLED)
+
+    assert_about(entry, approved_user)
+    assert_holds_none_of(entry, secret, code, *codes["recovery_codes"])
+
+
+@pytest.mark.django_db
+def test_a_wrong_enrolment_code_is_audited(auth_client, approved_user):
+    client = auth_client(approved_user)
+    secret = client.post(TOTP).json()["secret"]
+    wrong = code_at(secret, steps_ago=4)
+
+    response = client.post(CONFIRM, {"code": wrong}, format="json")
+    entry = only_entry(ActivityLog.Action.MFA_CODE_FAILED)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert_about(entry, approved_user)
+    assert entry.metadata == {"purpose": "enable"}
+    assert_holds_none_of(entry, secret, wrong)
+
+
+@pytest.mark.django_db
+def test_removal_is_audited_without_the_code(enrolled, approved_user):
+    client, secret, codes = enrolled
+    code = code_at(secret)
+
+    response = client.delete(TOTP, {"code": code}, format="json")
+    entry = only_entry(ActivityLog.Action.MFA_DISABLED)
+
+    assert response.status_code == HTTPStatus.NO_CONTENT
+    assert_about(entry, approved_user)
+    assert_holds_none_of(entry, secret, code, *codes)
+
+
+@pytest.mark.django_db
+def test_a_wrong_removal_code_is_audited(enrolled, approved_user):
+    client, secret, _ = enrolled
+    wrong = code_at(secret, steps_ago=4)
+
+    response = client.delete(TOTP, {"code": wrong}, format="json")
+    entry = only_entry(ActivityLog.Action.MFA_CODE_FAILED)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert_about(entry, approved_user)
+    assert entry.metadata == {"purpose": "disable"}
+    assert_holds_none_of(entry, secret, wrong)
+    assert not ActivityLog.objects.filter(
+        action=ActivityLog.Action.MFA_DISABLED
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_a_wrong_second_factor_is_audited_without_code_or_token(
+    api_client, enrolled, approved_user
+):
+    _, secret, _ = enrolled
+    token = mfa_token_of(api_client, approved_user)
+    wrong = code_at(secret, steps_ago=4)
+
+    api_client.post(VERIFY, {"mfa_token": token, "code": wrong})
+    entry = only_entry(ActivityLog.Action.SIGN_IN_FAILED)
+
+    assert_about(entry, approved_user)
+    assert entry.metadata == {
+        "method": "mfa",
+        "reason": "invalid_code",
+        "email": approved_user.email,
+    }
+    assert_holds_none_of(entry, secret, wrong, token)
+
+
+@pytest.mark.django_db
+def test_a_second_factor_success_is_audited_without_code_or_tokens(
+    api_client, enrolled, approved_user
+):
+    _, _, codes = enrolled
+    token = mfa_token_of(api_client, approved_user)
+
+    body = api_client.post(VERIFY, {"mfa_token": token, "code": codes[0]}).json()
+    entry = only_entry(ActivityLog.Action.SIGN_IN_SUCCEEDED, method="password+mfa")
+
+    assert_about(entry, approved_user)
+    assert set(entry.metadata) == {"method", "session"}
+    assert_holds_none_of(entry, codes[0], token, body["access"], body["refresh"])
