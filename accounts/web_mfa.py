@@ -16,9 +16,11 @@ from allauth.account.internal.flows.login import (
 )
 from allauth.account.models import Login
 from allauth.core import context
+from allauth.mfa.adapter import get_adapter
 from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
+from allauth.mfa.webauthn.forms import AuthenticateWebAuthnForm
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -100,28 +102,50 @@ class _SecondFactorThrottle(FixedWindowThrottle):
         return f"user:{self.user.pk}"
 
 
+def _refuse_when_throttled(user: Any) -> None:
+    throttle = _SecondFactorThrottle(user)
+    if not throttle.allow_request(context.request, None):
+        seconds = math.ceil(throttle.wait())
+        raise ValidationError(
+            f"Too many codes tried. Try again in {seconds} seconds.",
+            code="throttled",
+        )
+
+
+def _audit_failed_second_factor(user: Any) -> None:
+    services.sign_in_failed(
+        method="mfa", reason="invalid_code", email=user.email, user=user
+    )
+
+
 class SecondFactorForm(AuthenticateForm):
     """allauth's code form at sign-in (MFA_FORMS), throttled and audited."""
 
     def clean_code(self) -> str:
-        throttle = _SecondFactorThrottle(self.user)
-        if not throttle.allow_request(context.request, None):
-            seconds = math.ceil(throttle.wait())
-            raise ValidationError(
-                f"Too many codes tried. Try again in {seconds} seconds.",
-                code="throttled",
-            )
+        _refuse_when_throttled(self.user)
         try:
             return super().clean_code()
         except ValidationError as exc:
             if exc.code == "incorrect_code":
-                services.sign_in_failed(
-                    method="mfa",
-                    reason="invalid_code",
-                    email=self.user.email,
-                    user=self.user,
-                )
+                _audit_failed_second_factor(self.user)
             raise
+
+
+class SecondFactorPasskeyForm(AuthenticateWebAuthnForm):
+    """allauth's passkey form at sign-in, on the same counter and audit as codes."""
+
+    def clean_credential(self) -> Authenticator:
+        _refuse_when_throttled(self.user)
+        try:
+            return super().clean_credential()
+        except ValidationError:
+            _audit_failed_second_factor(self.user)
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # fido2 parses a malformed answer into a KeyError, which allauth lets
+            # through as a 500; it is a wrong answer like any other.
+            _audit_failed_second_factor(self.user)
+            raise get_adapter().validation_error("incorrect_code") from exc
 
 
 def web_sign_in_method(request: HttpRequest, user: Any) -> str:

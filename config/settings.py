@@ -241,7 +241,10 @@ MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Gatehouse")
 # /admin/ sends them to enrol (accounts/web_mfa.py).
 MFA_REQUIRED_FOR_ADMINS = env_bool("MFA_REQUIRED_FOR_ADMINS", default=IS_PRODUCTION)
 # The web pages' code form (the admin's login): on the API's mfa_verify throttle.
-MFA_FORMS = {"authenticate": "accounts.web_mfa.SecondFactorForm"}
+MFA_FORMS = {
+    "authenticate": "accounts.web_mfa.SecondFactorForm",
+    "authenticate_webauthn": "accounts.web_mfa.SecondFactorPasskeyForm",
+}
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_URL = "account_login"

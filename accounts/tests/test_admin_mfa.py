@@ -189,6 +189,39 @@ def test_wrong_codes_are_throttled_even_before_a_right_one(
 
 
 @pytest.mark.django_db
+def test_a_forged_passkey_answer_is_refused_and_audited(client, enrolled_admin):
+    admin, _, _ = enrolled_admin
+    password_step(client, admin)
+
+    client.post(AUTHENTICATE, {"credential": '{"id": "forged", "response": {}}'})
+
+    assert not signed_in(client)
+    (entry,) = entries(ActivityLog.Action.SIGN_IN_FAILED)
+    assert entry.metadata == {
+        "method": "mfa",
+        "reason": "invalid_code",
+        "email": admin.email,
+    }
+
+
+@pytest.mark.django_db
+def test_passkey_tries_are_throttled_on_the_counter_of_codes(
+    client, enrolled_admin, settings
+):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "mfa_verify": "2/minute"}
+    admin, secret, _ = enrolled_admin
+    password_step(client, admin)
+    for steps_ago in (5, 6):
+        client.post(AUTHENTICATE, {"code": code_at(secret, steps_ago=steps_ago)})
+
+    client.post(AUTHENTICATE, {"credential": '{"id": "forged", "response": {}}'})
+
+    # Refused before the answer is even checked: no third failed try on record.
+    assert not signed_in(client)
+    assert len(entries(ActivityLog.Action.SIGN_IN_FAILED)) == 2
+
+
+@pytest.mark.django_db
 def test_code_tries_over_the_api_count_against_the_admin_form(
     client, api_client, enrolled_admin, settings
 ):
