@@ -394,9 +394,12 @@ ALLOWED_UPLOAD_TYPES = env_list("ALLOWED_UPLOAD_TYPES", default=list(EXTENSIONS)
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
 # Upload by URL (core/url_fetch.py): the ports a URL may name, and its timeouts in
 # seconds (connecting; the whole fetch, redirects and a slow body included).
-UPLOAD_URL_ALLOWED_PORTS = [
-    int(port) for port in env_list("UPLOAD_URL_ALLOWED_PORTS", default=["80", "443"])
-]
+_upload_url_ports = env_list("UPLOAD_URL_ALLOWED_PORTS", default=["80", "443"])
+if not all(port.isdigit() and 0 < int(port) < 65536 for port in _upload_url_ports):
+    raise ImproperlyConfigured(
+        "UPLOAD_URL_ALLOWED_PORTS must list port numbers, such as 80,443"
+    )
+UPLOAD_URL_ALLOWED_PORTS = [int(port) for port in _upload_url_ports]
 UPLOAD_URL_CONNECT_TIMEOUT = env_int("UPLOAD_URL_CONNECT_TIMEOUT", default=5)
 UPLOAD_URL_TIMEOUT = env_int("UPLOAD_URL_TIMEOUT", default=30)
 # Any other body under /api/ (JSON, forms) declaring more than this is refused

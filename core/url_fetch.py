@@ -19,6 +19,7 @@ import ipaddress
 import logging
 import posixpath
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.response import BaseHTTPResponse
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from core.errors import ApiError
 from core.uploads import file_too_large
@@ -232,7 +234,7 @@ def _connect(
         raise UrlFetchFailed(
             f"The server did not accept a connection within {timeout:g} seconds."
         ) from None
-    except urllib3.exceptions.SSLError:
+    except (ssl.SSLError, urllib3.exceptions.SSLError, CertificateError):
         raise UrlFetchFailed(
             f"The TLS certificate of {target.host} could not be verified."
         ) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -76,9 +77,12 @@ def serve(network, settings) -> Iterator[Callable[..., LocalServer]]:
     started: list[LocalServer] = []
 
     def start(
-        routes: dict[str, Route], *, host: str = str(TEST_ADDRESS)
+        routes: dict[str, Route],
+        *,
+        host: str = str(TEST_ADDRESS),
+        tls: ssl.SSLContext | None = None,
     ) -> LocalServer:
-        server = LocalServer(host=host, routes=routes).start()
+        server = LocalServer(host=host, routes=routes, tls=tls).start()
         started.append(server)
         settings.UPLOAD_URL_ALLOWED_PORTS = [
             *settings.UPLOAD_URL_ALLOWED_PORTS,

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import ipaddress
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 # Linux answers on all of 127.0.0.0/8; the servers use one address besides 127.0.0.1.
 TEST_ADDRESS = ipaddress.IPv4Address("127.0.0.2")
@@ -21,6 +29,7 @@ class LocalServer:
     routes: dict[str, Route]
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # path, Host
     stop: threading.Event = field(default_factory=threading.Event)
+    tls: ssl.SSLContext | None = None
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -48,6 +57,8 @@ class LocalServer:
                 pass
 
         server = ThreadingHTTPServer((self.host, 0), Handler)
+        if self.tls is not None:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         self._server = server
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -79,3 +90,46 @@ def redirect(handler: BaseHTTPRequestHandler, location: str, status: int = 302) 
     handler.send_header("Location", location)
     handler.send_header("Content-Length", "0")
     handler.end_headers()
+
+
+def tls_for(directory: Path, hostname: str) -> tuple[Path, ssl.SSLContext]:
+    """A throwaway CA's certificate file, and a server context with its cert for hostname."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def issue(subject: str, key, issuer: str, signer, *, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(
+                x509.BasicConstraints(ca=ca, path_length=None), critical=True
+            )
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = issue("Test CA", ca_key, "Test CA", ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = issue(hostname, key, "Test CA", ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    ca_file, cert_file, key_file = (directory / n for n in ("ca.pem", "c.pem", "k.pem"))
+    ca_file.write_bytes(ca_cert.public_bytes(pem))
+    cert_file.write_bytes(cert.public_bytes(pem))
+    key_file.write_bytes(
+        key.private_bytes(
+            pem,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return ca_file, context

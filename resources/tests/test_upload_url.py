@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 
-from core.tests.url_servers import TEST_ADDRESS, redirect, send_body
+from core.tests.url_servers import TEST_ADDRESS, redirect, send_body, tls_for
 from resources.models import ResourceFile
 from resources.tests.files import HTML_BYTES, png_bytes
 
@@ -220,6 +220,55 @@ def test_a_url_the_server_may_not_reach_is_refused_without_connecting(
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["code"] == "url_not_allowed"
     assert named.connections == []
+    assert_nothing_kept(settings, temp_dir)
+
+
+@pytest.mark.django_db
+def test_https_goes_to_the_pinned_address_and_verifies_the_name(
+    client, resource, serve, named, monkeypatch, tmp_path, temp_dir
+):
+    ca_file, tls = tls_for(tmp_path, NAME)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # OpenSSL's default trust store
+    server = serve({"/a.png": good_file}, tls=tls)
+
+    response = post_url(client, resource, f"https://{NAME}:{server.port}/a.png")
+
+    assert response.status_code == HTTPStatus.CREATED, response.content
+    assert named.connections == [(str(TEST_ADDRESS), server.port)]
+    assert server.requests == [("/a.png", f"{NAME}:{server.port}")]
+
+
+@pytest.mark.django_db
+def test_a_certificate_for_another_name_is_a_fetch_failure(
+    client, resource, serve, named, monkeypatch, settings, tmp_path, temp_dir
+):
+    ca_file, tls = tls_for(tmp_path, "other.example.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    server = serve({"/a.png": good_file}, tls=tls)
+
+    response = post_url(client, resource, f"https://{NAME}:{server.port}/a.png")
+
+    assert response.status_code == HTTPStatus.BAD_GATEWAY
+    assert response.json() == {
+        "detail": f"The TLS certificate of {NAME} could not be verified.",
+        "code": "url_fetch_failed",
+    }
+    assert server.requests == []
+    assert_nothing_kept(settings, temp_dir)
+
+
+@pytest.mark.django_db
+def test_a_certificate_from_an_untrusted_issuer_is_a_fetch_failure(
+    client, resource, serve, named, settings, tmp_path, temp_dir
+):
+    _, tls = tls_for(tmp_path, NAME)
+    server = serve({"/a.png": good_file}, tls=tls)
+
+    response = post_url(client, resource, f"https://{NAME}:{server.port}/a.png")
+
+    assert response.status_code == HTTPStatus.BAD_GATEWAY
+    assert response.json()["code"] == "url_fetch_failed"
+    assert server.requests == []
     assert_nothing_kept(settings, temp_dir)
 
 
