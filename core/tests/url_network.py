@@ -41,20 +41,14 @@ def network(monkeypatch) -> Network:
 
     def getaddrinfo(host, port, *args, **kwargs):
         net.lookups.append(host)
-        if host in net.names:
-            host = net.names[host]
-        else:
-            try:
-                ipaddress.ip_address(host)
-            except ValueError:
-                if host != "localhost":  # no lookup ever leaves the machine
-                    raise socket.gaierror(socket.EAI_NONAME, "unknown name") from None
-        if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-            # An address the real policy refuses before connecting: answered here,
-            # so a broken policy fails the test instead of sending traffic.
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            return [(family, socket.SOCK_STREAM, 6, "", (host, port))]
-        return real_getaddrinfo(host, port, *args, **kwargs)
+        host = net.names.get(host, host)
+        if host == "localhost":
+            return real_getaddrinfo(host, port, *args, **kwargs)  # /etc/hosts
+        # Numeric hosts only (127.1 and 2130706433 too, as the C library reads
+        # them): no lookup ever leaves the machine, another name does not resolve.
+        return real_getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+        )
 
     def create_connection(address, *args, **kwargs):
         net.connections.append(address)
