@@ -332,6 +332,7 @@ THROTTLE_RATES = {
     "login_code_address": env_str("THROTTLE_LOGIN_CODE_ADDRESS", "5/hour"),
     "mfa_verify": env_str("THROTTLE_MFA_VERIFY", "5/minute"),
     "mfa_totp_confirm": env_str("THROTTLE_MFA_TOTP_CONFIRM", "5/minute"),
+    "upload_url_user": env_str("THROTTLE_UPLOAD_URL", "30/hour"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gatehouse API",
@@ -402,6 +403,16 @@ FILE_URL_EXPIRE_SECONDS = file_url_expire_seconds()
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
 ALLOWED_UPLOAD_TYPES = env_list("ALLOWED_UPLOAD_TYPES", default=list(EXTENSIONS))
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
+# Upload by URL (core/url_fetch.py): the ports a URL may name, and its timeouts in
+# seconds (connecting; the whole fetch, redirects and a slow body included).
+_upload_url_ports = env_list("UPLOAD_URL_ALLOWED_PORTS", default=["80", "443"])
+if not all(port.isdigit() and 0 < int(port) < 65536 for port in _upload_url_ports):
+    raise ImproperlyConfigured(
+        "UPLOAD_URL_ALLOWED_PORTS must list port numbers, such as 80,443"
+    )
+UPLOAD_URL_ALLOWED_PORTS = [int(port) for port in _upload_url_ports]
+UPLOAD_URL_CONNECT_TIMEOUT = env_int("UPLOAD_URL_CONNECT_TIMEOUT", default=5)
+UPLOAD_URL_TIMEOUT = env_int("UPLOAD_URL_TIMEOUT", default=30)
 # Any other body under /api/ (JSON, forms) declaring more than this is refused
 # unread (core.middleware.RequestBodyLimitMiddleware): DRF's parsers read the
 # stream whole, and DATA_UPLOAD_MAX_MEMORY_SIZE does not guard them.

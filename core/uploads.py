@@ -18,7 +18,8 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 SNIFF_BYTES = 4096
 
 
-def _too_large() -> FileTooLarge:
+def file_too_large() -> FileTooLarge:
+    """The 413 of an upload over MAX_UPLOAD_SIZE, by multipart or by URL."""
     limit_mb = settings.MAX_UPLOAD_SIZE / (1024 * 1024)
     return FileTooLarge(f"Files may be at most {limit_mb:g} MB.")
 
@@ -37,7 +38,7 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
             content_length
             and content_length > settings.MAX_UPLOAD_SIZE + MULTIPART_OVERHEAD_BYTES
         ):
-            raise _too_large()
+            raise file_too_large()
         return super().handle_raw_input(
             input_data, META, content_length, boundary, encoding
         )
@@ -51,7 +52,7 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
         self._received += len(raw_data)
         if self._received > settings.MAX_UPLOAD_SIZE:
             self.file.close()
-            raise _too_large()
+            raise file_too_large()
         self._sha256.update(raw_data)
         return super().receive_data_chunk(raw_data, start)
 
@@ -105,7 +106,7 @@ def validate_upload(
 ) -> DetectedType:
     """The detected type of an upload, or a 413/415 error."""
     if file.size is not None and file.size > settings.MAX_UPLOAD_SIZE:
-        raise _too_large()
+        raise file_too_large()
     detected = detect_type(file)
     allowed = allowed if allowed is not None else settings.ALLOWED_UPLOAD_TYPES
     if detected is None or detected.content_type not in allowed:

@@ -192,6 +192,12 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+class UploadUrlSerializer(serializers.Serializer):
+    # A string, not a URLField: core/url_fetch.py alone decides what may be fetched.
+    url = serializers.CharField(max_length=2048)
+    name = serializers.CharField(max_length=255, required=False)
+
+
 class ShareSerializer(serializers.Serializer):
     share_url = serializers.URLField()
     token = serializers.CharField()

@@ -6,6 +6,7 @@ import os
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -13,6 +14,7 @@ from accounts.models import User
 from core.audit import Action, record_activity
 from core.files import file_remove_now, file_store, files_delete_on_commit
 from core.uploads import checksum_of, validate_upload
+from core.url_fetch import fetched_file
 from resources.models import Resource, ResourceFile
 
 SHARE_TOKEN_BYTES = 32  # 256 bits; a UUID4 would carry only 122
@@ -88,6 +90,14 @@ def resource_file_add(*, resource: Resource, upload: UploadedFile) -> ResourceFi
     except Exception:
         file_remove_now(path)
         raise
+
+
+def resource_file_add_from_url(
+    *, resource: Resource, url: str, name: str | None = None
+) -> ResourceFile:
+    """Fetches the file at a public URL and adds it exactly as an upload of it."""
+    with fetched_file(url, max_bytes=settings.MAX_UPLOAD_SIZE, name=name) as upload:
+        return resource_file_add(resource=resource, upload=upload)
 
 
 def _display_name(name: str | None) -> str:

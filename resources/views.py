@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import cast
+from typing import Any, cast
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -30,7 +30,9 @@ from core.schema import (
     NOT_FOUND,
     STORAGE_FAILED,
     UNSUPPORTED_FILE_TYPE,
+    error,
 )
+from core.throttling import FixedWindowThrottle
 from resources import services
 from resources.models import Resource
 from resources.selectors import resource_files_by_resource, resource_rows
@@ -40,6 +42,7 @@ from resources.serializers import (
     ResourceSerializer,
     ShareSerializer,
     UploadSerializer,
+    UploadUrlSerializer,
     resource_rows_json,
     share_url_for,
 )
@@ -48,6 +51,25 @@ NO_CONTENT = OpenApiResponse(description="No content")
 # Every operation needs a bearer token; one on another user's resource is 404.
 SIGNED_IN = {401: NOT_AUTHENTICATED}
 OWN = {**SIGNED_IN, 404: NOT_FOUND}
+URL_NOT_ALLOWED = error(
+    "`url_not_allowed`: not http(s), a port not in `UPLOAD_URL_ALLOWED_PORTS`, "
+    "credentials in the URL, a host that is not public, or more than 3 redirects; "
+    "`invalid` for a malformed body."
+)
+URL_FETCH_FAILED = error(
+    "`url_fetch_failed`: the host did not resolve, connect or answer 2xx, or the "
+    "file did not arrive within `UPLOAD_URL_TIMEOUT`; nothing is kept."
+)
+
+
+class UploadUrlUserThrottle(FixedWindowThrottle):
+    """Uploads by URL per user: each one makes the server fetch from the web."""
+
+    scope = "upload_url_user"
+
+    def ident(self, request: Any) -> str | None:
+        user = getattr(request, "user", None)
+        return f"user:{user.pk}" if user and user.is_authenticated else None
 
 
 @extend_schema_view(
@@ -121,6 +143,36 @@ class ResourceViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         resource_file = services.resource_file_add(
             resource=resource, upload=serializer.validated_data["file"]
+        )
+        data = ResourceFileSerializer(
+            resource_file, context=self.get_serializer_context()
+        ).data
+        return Response(data, status=HTTPStatus.CREATED)
+
+    @extend_schema(
+        request=UploadUrlSerializer,
+        responses={
+            201: ResourceFileSerializer,
+            400: URL_NOT_ALLOWED,
+            **OWN,
+            413: FILE_TOO_LARGE,
+            415: UNSUPPORTED_FILE_TYPE,
+            502: URL_FETCH_FAILED,
+            **STORAGE_FAILED,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="upload-url",
+        throttle_classes=[UploadUrlUserThrottle],
+    )
+    def upload_url(self, request: Request, pk: str | None = None) -> Response:
+        resource = self.get_object()
+        serializer = UploadUrlSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        resource_file = services.resource_file_add_from_url(
+            resource=resource, **serializer.validated_data
         )
         data = ResourceFileSerializer(
             resource_file, context=self.get_serializer_context()
