@@ -173,6 +173,10 @@ def _resolve(target: _Target) -> IPAddress:
     return addresses[0]
 
 
+def _seconds(value: float) -> str:
+    return f"{value:g} second" + ("" if value == 1 else "s")
+
+
 class _Deadline:
     """The whole fetch's time limit; past it, the open socket is shut down."""
 
@@ -208,7 +212,7 @@ class _Deadline:
 
     def error(self) -> UrlFetchFailed:
         return UrlFetchFailed(
-            f"The server did not send the file within {self.seconds:g} seconds."
+            f"The server did not send the file within {_seconds(self.seconds)}."
         )
 
 
@@ -232,7 +236,7 @@ def _connect(
         conn.connect()
     except urllib3.exceptions.ConnectTimeoutError:
         raise UrlFetchFailed(
-            f"The server did not accept a connection within {timeout:g} seconds."
+            f"The server did not accept a connection within {_seconds(timeout)}."
         ) from None
     except (ssl.SSLError, urllib3.exceptions.SSLError, CertificateError):
         raise UrlFetchFailed(
