@@ -368,7 +368,7 @@ def test_a_slow_drip_is_cut_off_by_the_total_deadline(
 
     assert response.status_code == HTTPStatus.BAD_GATEWAY
     assert response.json()["code"] == "url_fetch_failed"
-    assert "1 seconds" in response.json()["detail"]
+    assert "1 second." in response.json()["detail"]
     assert_nothing_kept(settings, temp_dir)
 
 
