@@ -1,0 +1,408 @@
+"""The README's API examples, pasted as a reader pastes them, against a live server.
+
+Every ```sh or ```bash block of README.md that calls `curl` is a flow block. The
+blocks of each `## ` section run in order in one bash session (`set -euo pipefail`),
+as a reader pastes them into one terminal, against `manage.py runserver` started the
+way `make run` starts it (a migrated SQLite file, `seed_demo`'s accounts, DEBUG on,
+mail on the console) on a free port exported as `PORT`. The session gets what
+`make run` prints for the reader to paste (`export ADMIN_PASSWORD=...`).
+
+Each curl's comment states the status it answers (`# 204`, or a `# 201 {...}` line
+below it); a curl shim records every answer's status, and a different one, a failing
+command or a block running past its time fails the test with the README line.
+
+Markers on the line before a fence:
+- `<!-- readme-test: skip: <why> -->`: not run (it needs something outside the machine);
+- `<!-- readme-test: supply NAME -->`: the reader types NAME in from the mail the
+  server printed (the sign-in code); the test reads it from the server's console.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conftest import services_required
+from core.tests.legs import sqlite_leg_only
+from core.tests.served_app import BASE_DIR, clean_env, free_port, stop, wait_for_port
+
+pytestmark = sqlite_leg_only
+
+README = BASE_DIR / "README.md"
+SHELLS = {"sh", "bash", "shell"}
+FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w-]*)\s*$")
+MARKER = re.compile(r"^\s*<!--\s*readme-test:\s*(?P<what>.*?)\s*-->\s*$")
+CURL = re.compile(r"(?:^|[\s$(|;&])curl\s")
+STATUS_HERE = re.compile(r"\s#\s*(?P<status>[1-5]\d\d)\b")
+STATUS_BELOW = re.compile(r"^\s*#\s*(?P<status>[1-5]\d\d)\b")
+SIGN_IN_CODE = re.compile(r"^([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", re.MULTILINE)
+BLOCK_SECONDS = 20
+# Records each answer's status beside what curl does; an earlier -D of the block's own
+# wins over this one, and the status then reads 000, so the block fails visibly.
+CURL_SHIM = """#!/bin/sh
+headers=$(mktemp)
+"$README_TEST_CURL" -D "$headers" "$@"
+code=$?
+status=$(awk '/^HTTP\\//{s=$2} END{print s}' "$headers")
+echo "${status:-000}" >>"$README_TEST_STATUSES"
+rm -f "$headers"
+exit $code
+"""
+
+
+@dataclass
+class Call:
+    line: int  # README line of the curl command
+    status: int | None  # what its comment says it answers
+
+
+@dataclass
+class Block:
+    section: str
+    line: int  # README line of the block's first line
+    text: str
+    marker: str = ""
+    calls: list[Call] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> bool:
+        return self.marker.startswith("skip")
+
+    @property
+    def supplies(self) -> list[str]:
+        if not self.marker.startswith("supply "):
+            return []
+        return self.marker.removeprefix("supply ").split()
+
+
+def _calls(text: str, first_line: int) -> list[Call]:
+    """Each command that runs curl, with the status its comment gives."""
+    lines = text.splitlines()
+    calls: list[Call] = []
+    index = 0
+    while index < len(lines):
+        start, logical = index, lines[index]
+        while logical.endswith("\\") and index + 1 < len(lines):
+            index += 1
+            logical = logical[:-1] + " " + lines[index]
+        index += 1
+        if logical.lstrip().startswith("#") or not CURL.search(logical):
+            continue
+        found = STATUS_HERE.findall(logical)
+        status = int(found[-1]) if found else None
+        below = index
+        while status is None and below < len(lines):
+            if not lines[below].lstrip().startswith("#"):
+                break
+            if match := STATUS_BELOW.match(lines[below]):
+                status = int(match["status"])
+            below += 1
+        calls.append(Call(line=first_line + start, status=status))
+    return calls
+
+
+def readme_blocks(text: str) -> list[Block]:
+    """The README's shell blocks that call curl, in order, with their sections."""
+    blocks: list[Block] = []
+    lines = text.splitlines()
+    section, index = "", 0
+    while index < len(lines):
+        line = lines[index]
+        if line.startswith("## "):
+            section = line[3:].strip()
+        opening = FENCE.match(line)
+        index += 1
+        if not opening:
+            continue
+        indent, body_start = opening["indent"], index
+        while index < len(lines) and lines[index].strip() != "```":
+            index += 1
+        body = "\n".join(row.removeprefix(indent) for row in lines[body_start:index])
+        index += 1  # the closing fence
+        if opening["lang"] not in SHELLS or not CURL.search(body):
+            continue
+        previous = next(
+            (row for row in reversed(lines[: body_start - 1]) if row.strip()), ""
+        )
+        marker = MARKER.match(previous)
+        blocks.append(
+            Block(
+                section=section,
+                line=body_start + 1,
+                text=body,
+                marker=marker["what"] if marker else "",
+                calls=_calls(body, body_start + 1),
+            )
+        )
+    return blocks
+
+
+BLOCKS = readme_blocks(README.read_text())
+SECTIONS = list(dict.fromkeys(block.section for block in BLOCKS if not block.skipped))
+
+
+@dataclass
+class Server:
+    port: int
+    console: Path  # what the `make run` terminal shows
+    exports: dict[str, str]  # what make run tells the reader to paste
+
+
+def _require(tool: str) -> str:
+    if found := shutil.which(tool):
+        return found
+    message = f"{tool} is not installed; the README's blocks need it"
+    if services_required():
+        pytest.fail(f"{message} (.ci/run installs it)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    _require("jq")
+    _require("curl")
+    directory = tmp_path_factory.mktemp("readme-server")
+    port = free_port()
+    env = clean_env(
+        directory / "db.sqlite3",
+        DEBUG="true",
+        # `make run` writes random keys into .env (dev_secrets); not this checkout's.
+        SECRET_KEY=secrets.token_urlsafe(50),
+        JWT_SECRET_KEY=secrets.token_urlsafe(50),
+        BASE_URL=f"http://localhost:{port}",
+        EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
+        # A reader pastes slowly; the test signs in a dozen times in seconds.
+        THROTTLE_SIGNIN_IP="1000/minute",
+        THROTTLE_SIGNIN_ACCOUNT="1000/minute",
+    )
+    # make run's steps in one Django start-up: migrate, then the demo accounts.
+    seeded = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.core.management import call_command\n"
+            "call_command('migrate', interactive=False, verbosity=0)\n"
+            "call_command('seed_demo')\n",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    exports = dict(re.findall(r"\b([A-Z_]+_PASSWORD)=(\S+)", seeded.stdout))
+    assert {"ADMIN_PASSWORD", "USER_PASSWORD"} <= exports.keys(), seeded.stdout
+    console = directory / "console.log"
+    with console.open("w") as output:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                f"127.0.0.1:{port}",
+                "--noreload",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, process=process, timeout=30)
+        yield Server(port=port, console=console, exports=exports)
+    finally:
+        stop(process)
+
+
+def supplied(name: str, server: Server) -> str:
+    """What the reader types in: the newest sign-in code the console shows."""
+    assert name == "CODE", f"the test cannot supply {name}"
+    codes = SIGN_IN_CODE.findall(server.console.read_text())
+    assert codes, "no sign-in code in the server's console output"
+    return codes[-1]
+
+
+class Session:
+    """One bash, fed block after block as a reader pastes them into one terminal."""
+
+    def __init__(self, directory: Path, env: dict[str, str]) -> None:
+        self.directory = directory
+        self.statuses = directory / "statuses"
+        self.statuses.touch()
+        self.process = subprocess.Popen(
+            ["bash", "--noprofile", "--norc"],  # noqa: S607
+            cwd=directory,
+            env=env | {"README_TEST_STATUSES": str(self.statuses)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.send(
+            "set -euo pipefail\n"
+            "trap 'echo \"README_TEST_FAILED $LINENO: $BASH_COMMAND\" >&2' ERR\n"
+        )
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def send(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(text)
+        self.process.stdin.flush()
+
+    def run(self, block: Block, values: dict[str, str]) -> tuple[bool, str, str]:
+        """Runs the block: whether it finished, then its stdout and stderr."""
+        script = self.directory / f"block-{block.line}.sh"
+        script.write_text(block.text + "\n")
+        out, err = script.with_suffix(".out"), script.with_suffix(".err")
+        exports = "".join(
+            f"export {name}={shlex.quote(value)}\n" for name, value in values.items()
+        )
+        done = f"README_TEST_DONE {block.line}"
+        self.send(
+            f"{exports}source {script.name} >{out.name} 2>{err.name}\necho {done}\n"
+        )
+        deadline = time.monotonic() + BLOCK_SECONDS
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:  # bash exited: set -e, set -u or a syntax error
+                return False, _read(out), _read(err)
+            if line.strip() == done:
+                return True, _read(out), _read(err)
+        self.process.kill()
+        return False, _read(out), _read(err) + "\nREADME_TEST_TIMEOUT"
+
+    def recorded(self) -> list[int]:
+        return [int(status) for status in self.statuses.read_text().split()]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(5)
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def _failure(block: Block, line: int, what: str, out: str, err: str) -> str:
+    return (
+        f"README.md line {line} (the block at line {block.line}, "
+        f"section {block.section!r}): {what}\n"
+        f"--- stderr ---\n{err.strip()}\n--- stdout ---\n{out.strip()[-2000:]}"
+    )
+
+
+def _stopped(block: Block, out: str, err: str) -> str:
+    """Where and why a block stopped: a failing command, an error or its time."""
+    if failed := re.search(r"README_TEST_FAILED (\d+): (.*)", err):
+        line, what = int(failed[1]), f"this command failed: {failed[2]}"
+    elif failed := re.search(r"block-\d+\.sh: line (\d+): (.*)", err):
+        line, what = int(failed[1]), failed[2]
+    elif "README_TEST_TIMEOUT" in err:
+        line, what = 1, f"still running after {BLOCK_SECONDS} s"
+    else:
+        line, what = 1, "bash stopped"
+    return _failure(block, block.line + line - 1, what, out, err)
+
+
+@pytest.fixture
+def session(server, tmp_path) -> Iterator[Session]:
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "curl").write_text(CURL_SHIM)
+    (shim / "curl").chmod(0o755)
+    env = {name: os.environ[name] for name in ("HOME", "LANG") if name in os.environ}
+    env |= {
+        "PATH": f"{shim}:{os.environ['PATH']}",
+        "README_TEST_CURL": _require("curl"),
+        "PORT": str(server.port),
+        **server.exports,
+    }
+    work = tmp_path / "terminal"
+    work.mkdir()
+    opened = Session(work, env)
+    yield opened
+    opened.close()
+
+
+def test_every_flow_block_states_each_answer_and_follows_the_port():
+    problems = [
+        f"line {call.line}: a curl without its status in a comment (# 200 ...)"
+        for block in BLOCKS
+        if not block.skipped
+        for call in block.calls
+        if call.status is None
+    ]
+    problems += [
+        f"line {block.line}: a hard-coded port; use http://localhost:${{PORT:-8000}}"
+        for block in BLOCKS
+        if re.search(r"localhost:\d", block.text)
+    ]
+    problems += [
+        f"line {block.line}: a skip marker without its reason"
+        for block in BLOCKS
+        if block.skipped and not block.marker.removeprefix("skip").strip(" :")
+    ]
+
+    assert BLOCKS, "no flow blocks found in README.md"
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_the_sections_blocks_run_as_pasted(section, server, session):
+    blocks = [b for b in BLOCKS if b.section == section and not b.skipped]
+
+    for block in blocks:
+        before = len(session.recorded())
+        values = {name: supplied(name, server) for name in block.supplies}
+        finished, out, err = session.run(block, values)
+        statuses = session.recorded()[before:]
+
+        for call, status in zip(block.calls, statuses, strict=False):
+            if status != call.status:
+                pytest.fail(
+                    _failure(
+                        block,
+                        call.line,
+                        f"answered {status}, the README says {call.status}",
+                        out,
+                        err,
+                    ),
+                    pytrace=False,
+                )
+        if not finished:
+            pytest.fail(_stopped(block, out, err), pytrace=False)
+        assert len(statuses) == len(block.calls), _failure(
+            block,
+            block.line,
+            f"{len(statuses)} answers for {len(block.calls)} curls",
+            out,
+            err,
+        )
