@@ -46,19 +46,29 @@ SHELLS = {"sh", "bash", "shell"}
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w-]*)\s*$")
 MARKER = re.compile(r"^\s*<!--\s*readme-test:\s*(?P<what>.*?)\s*-->\s*$")
 CURL = re.compile(r"(?:^|[\s$(|;&])curl\s")
-STATUS_HERE = re.compile(r"\s#\s*(?P<status>[1-5]\d\d)\b")
-STATUS_BELOW = re.compile(r"^\s*#\s*(?P<status>[1-5]\d\d)\b")
+# `# 403 {"detail": "...", "code": "approval_pending"}` or `# 401 token_not_valid`:
+# the status, then (for errors) the contract's code, quoted or bare.
+ANSWER = (
+    r"#\s*(?P<status>[1-5]\d\d)\b"
+    r"(?:\s*\{[^#]*?\"code\":\s*\"(?P<quoted>\w+)\"|\s+(?P<bare>[a-z]+_[a-z_]+)\b)?"
+)
+ANSWER_HERE = re.compile(r"\s" + ANSWER)
+ANSWER_BELOW = re.compile(r"^\s*" + ANSWER)
 SIGN_IN_CODE = re.compile(r"^([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", re.MULTILINE)
-BLOCK_SECONDS = 20
-# Records each answer's status beside what curl does; an earlier -D of the block's own
-# wins over this one, and the status then reads 000, so the block fails visibly.
+# Every block together, once the server listens: about 10 s here.
+RUN_SECONDS = 45
+# Records each answer's status and error code beside what curl does. A -D of the
+# block's own would win over this one; the status then reads 000 and the block fails.
 CURL_SHIM = """#!/bin/sh
-headers=$(mktemp)
-"$README_TEST_CURL" -D "$headers" "$@"
+dir=$(mktemp -d)
+"$README_TEST_CURL" -D "$dir/headers" "$@" >"$dir/body"
 code=$?
-status=$(awk '/^HTTP\\//{s=$2} END{print s}' "$headers")
-echo "${status:-000}" >>"$README_TEST_STATUSES"
-rm -f "$headers"
+cat "$dir/body"
+status=$(awk '/^HTTP\\//{s=$2} END{print s}' "$dir/headers")
+error=$(jq -r 'if type == "object" then .code // "" else "" end' <"$dir/body" \\
+  2>/dev/null || true)
+echo "${status:-000} ${error:--}" >>"$README_TEST_STATUSES"
+rm -rf "$dir"
 exit $code
 """
 
@@ -67,6 +77,7 @@ exit $code
 class Call:
     line: int  # README line of the curl command
     status: int | None  # what its comment says it answers
+    error: str | None = None  # and the error's code, when the comment gives one
 
 
 @dataclass
@@ -101,16 +112,21 @@ def _calls(text: str, first_line: int) -> list[Call]:
         index += 1
         if logical.lstrip().startswith("#") or not CURL.search(logical):
             continue
-        found = STATUS_HERE.findall(logical)
-        status = int(found[-1]) if found else None
+        trailing = list(ANSWER_HERE.finditer(logical))
+        answer = trailing[-1] if trailing else None
         below = index
-        while status is None and below < len(lines):
+        while answer is None and below < len(lines):
             if not lines[below].lstrip().startswith("#"):
                 break
-            if match := STATUS_BELOW.match(lines[below]):
-                status = int(match["status"])
+            answer = ANSWER_BELOW.match(lines[below])
             below += 1
-        calls.append(Call(line=first_line + start, status=status))
+        calls.append(
+            Call(
+                line=first_line + start,
+                status=int(answer["status"]) if answer else None,
+                error=(answer["quoted"] or answer["bare"]) if answer else None,
+            )
+        )
     return calls
 
 
@@ -159,6 +175,7 @@ class Server:
     port: int
     console: Path  # what the `make run` terminal shows
     exports: dict[str, str]  # what make run tells the reader to paste
+    deadline: float  # time.monotonic() by which every block has run
 
 
 def _require(tool: str) -> str:
@@ -182,7 +199,6 @@ def server(tmp_path_factory) -> Iterator[Server]:
         # `make run` writes random keys into .env (dev_secrets); not this checkout's.
         SECRET_KEY=secrets.token_urlsafe(50),
         JWT_SECRET_KEY=secrets.token_urlsafe(50),
-        BASE_URL=f"http://localhost:{port}",
         EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
         # A reader pastes slowly; the test signs in a dozen times in seconds.
         THROTTLE_SIGNIN_IP="1000/minute",
@@ -226,7 +242,8 @@ def server(tmp_path_factory) -> Iterator[Server]:
         )
     try:
         wait_for_port(port, process=process, timeout=30)
-        yield Server(port=port, console=console, exports=exports)
+        deadline = time.monotonic() + RUN_SECONDS
+        yield Server(port=port, console=console, exports=exports, deadline=deadline)
     finally:
         stop(process)
 
@@ -273,7 +290,9 @@ class Session:
         self.process.stdin.write(text)
         self.process.stdin.flush()
 
-    def run(self, block: Block, values: dict[str, str]) -> tuple[bool, str, str]:
+    def run(
+        self, block: Block, values: dict[str, str], *, deadline: float
+    ) -> tuple[bool, str, str]:
         """Runs the block: whether it finished, then its stdout and stderr."""
         script = self.directory / f"block-{block.line}.sh"
         script.write_text(block.text + "\n")
@@ -285,7 +304,6 @@ class Session:
         self.send(
             f"{exports}source {script.name} >{out.name} 2>{err.name}\necho {done}\n"
         )
-        deadline = time.monotonic() + BLOCK_SECONDS
         while (left := deadline - time.monotonic()) > 0:
             try:
                 line = self.lines.get(timeout=left)
@@ -298,8 +316,10 @@ class Session:
         self.process.kill()
         return False, _read(out), _read(err) + "\nREADME_TEST_TIMEOUT"
 
-    def recorded(self) -> list[int]:
-        return [int(status) for status in self.statuses.read_text().split()]
+    def recorded(self) -> list[tuple[int, str]]:
+        """Each answer so far: its status and its error code ("-" for none)."""
+        rows = (line.split() for line in self.statuses.read_text().splitlines())
+        return [(int(status), error) for status, error in rows]
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -326,7 +346,7 @@ def _stopped(block: Block, out: str, err: str) -> str:
     elif failed := re.search(r"block-\d+\.sh: line (\d+): (.*)", err):
         line, what = int(failed[1]), failed[2]
     elif "README_TEST_TIMEOUT" in err:
-        line, what = 1, f"still running after {BLOCK_SECONDS} s"
+        line, what = 1, f"still running when all blocks had had {RUN_SECONDS} s"
     else:
         line, what = 1, "bash stopped"
     return _failure(block, block.line + line - 1, what, out, err)
@@ -338,15 +358,16 @@ def session(server, tmp_path) -> Iterator[Session]:
     shim.mkdir()
     (shim / "curl").write_text(CURL_SHIM)
     (shim / "curl").chmod(0o755)
-    env = {name: os.environ[name] for name in ("HOME", "LANG") if name in os.environ}
+    work = tmp_path / "terminal"
+    work.mkdir()
+    env = {name: os.environ[name] for name in ("LANG",) if name in os.environ}
     env |= {
+        "HOME": str(work),  # no ~/.curlrc of the machine's
         "PATH": f"{shim}:{os.environ['PATH']}",
         "README_TEST_CURL": _require("curl"),
         "PORT": str(server.port),
         **server.exports,
     }
-    work = tmp_path / "terminal"
-    work.mkdir()
     opened = Session(work, env)
     yield opened
     opened.close()
@@ -382,27 +403,21 @@ def test_the_sections_blocks_run_as_pasted(section, server, session):
     for block in blocks:
         before = len(session.recorded())
         values = {name: supplied(name, server) for name in block.supplies}
-        finished, out, err = session.run(block, values)
-        statuses = session.recorded()[before:]
+        finished, out, err = session.run(block, values, deadline=server.deadline)
+        answers = session.recorded()[before:]
 
-        for call, status in zip(block.calls, statuses, strict=False):
-            if status != call.status:
-                pytest.fail(
-                    _failure(
-                        block,
-                        call.line,
-                        f"answered {status}, the README says {call.status}",
-                        out,
-                        err,
-                    ),
-                    pytrace=False,
-                )
+        for call, (status, error) in zip(block.calls, answers, strict=False):
+            said = f"{call.status} {call.error or ''}".strip()
+            if status != call.status or call.error not in (None, error):
+                got = f"{status} {error if error != '-' else ''}".strip()
+                what = f"answered {got}, the README says {said}"
+                pytest.fail(_failure(block, call.line, what, out, err), pytrace=False)
         if not finished:
             pytest.fail(_stopped(block, out, err), pytrace=False)
-        assert len(statuses) == len(block.calls), _failure(
+        assert len(answers) == len(block.calls), _failure(
             block,
             block.line,
-            f"{len(statuses)} answers for {len(block.calls)} curls",
+            f"{len(answers)} answers for {len(block.calls)} curls",
             out,
             err,
         )
