@@ -1,15 +1,17 @@
 """The README's API examples, pasted as a reader pastes them, against a live server.
 
-Every ```sh or ```bash block of README.md that calls `curl` is a flow block. The
-blocks of each `## ` section run in order in one bash session (`set -euo pipefail`),
-as a reader pastes them into one terminal, against `manage.py runserver` started the
-way `make run` starts it (a migrated SQLite file, `seed_demo`'s accounts, DEBUG on,
-mail on the console) on a free port exported as `PORT`. The session gets what
-`make run` prints for the reader to paste (`export ADMIN_PASSWORD=...`).
+Every ```sh or ```bash block of README.md (and of the guides in docs/, should parts
+of it move there) that calls `curl` is a flow block. The blocks of each `## ` section
+run in order in one bash session (`set -euo pipefail`), as a reader pastes them into
+one terminal, against `manage.py runserver` started the way `make run` starts it (a
+migrated SQLite file, `seed_demo`'s accounts, DEBUG on, mail on the console) on a
+free port exported as `PORT`. The session also gets the line `make run` prints for
+the reader to paste (`export ADMIN_PASSWORD=... USER_PASSWORD=...`).
 
-Each curl's comment states the status it answers (`# 204`, or a `# 201 {...}` line
-below it); a curl shim records every answer's status, and a different one, a failing
-command or a block running past its time fails the test with the README line.
+Each curl's comment states its answer: `# 204` after it, or a `# 201 {...}` line below
+it, with the error's code for an error (`# 401 token_not_valid`). A curl shim records
+every answer; a different status or code, a failing command or a block still running
+after RUN_SECONDS fails the test with the document's line and the block's stderr.
 
 Markers on the line before a fence:
 - `<!-- readme-test: skip: <why> -->`: not run (it needs something outside the machine);
@@ -41,7 +43,8 @@ from core.tests.served_app import BASE_DIR, clean_env, free_port, stop, wait_for
 
 pytestmark = sqlite_leg_only
 
-README = BASE_DIR / "README.md"
+# The README first; each guide in docs/ is read on its own, in name order.
+DOCUMENTS = [BASE_DIR / "README.md", *sorted((BASE_DIR / "docs").glob("*.md"))]
 SHELLS = {"sh", "bash", "shell"}
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w-]*)\s*$")
 MARKER = re.compile(r"^\s*<!--\s*readme-test:\s*(?P<what>.*?)\s*-->\s*$")
@@ -75,15 +78,16 @@ exit $code
 
 @dataclass
 class Call:
-    line: int  # README line of the curl command
+    line: int  # the document's line of the curl command
     status: int | None  # what its comment says it answers
     error: str | None = None  # and the error's code, when the comment gives one
 
 
 @dataclass
 class Block:
+    document: str
     section: str
-    line: int  # README line of the block's first line
+    line: int  # the document's line of the block's first line
     text: str
     marker: str = ""
     calls: list[Call] = field(default_factory=list)
@@ -130,8 +134,8 @@ def _calls(text: str, first_line: int) -> list[Call]:
     return calls
 
 
-def readme_blocks(text: str) -> list[Block]:
-    """The README's shell blocks that call curl, in order, with their sections."""
+def readme_blocks(text: str, *, document: str = "README.md") -> list[Block]:
+    """A document's shell blocks that call curl, in order, with their sections."""
     blocks: list[Block] = []
     lines = text.splitlines()
     section, index = "", 0
@@ -156,6 +160,7 @@ def readme_blocks(text: str) -> list[Block]:
         marker = MARKER.match(previous)
         blocks.append(
             Block(
+                document=document,
                 section=section,
                 line=body_start + 1,
                 text=body,
@@ -166,15 +171,23 @@ def readme_blocks(text: str) -> list[Block]:
     return blocks
 
 
-BLOCKS = readme_blocks(README.read_text())
-SECTIONS = list(dict.fromkeys(block.section for block in BLOCKS if not block.skipped))
+BLOCKS = [
+    block
+    for path in DOCUMENTS
+    for block in readme_blocks(path.read_text(), document=path.name)
+]
+SECTIONS = list(
+    dict.fromkeys(
+        (block.document, block.section) for block in BLOCKS if not block.skipped
+    )
+)
 
 
 @dataclass
 class Server:
     port: int
     console: Path  # what the `make run` terminal shows
-    exports: dict[str, str]  # what make run tells the reader to paste
+    paste: str  # the line make run prints for the reader to paste
     deadline: float  # time.monotonic() by which every block has run
 
 
@@ -223,8 +236,8 @@ def server(tmp_path_factory) -> Iterator[Server]:
         timeout=120,
     )
     assert seeded.returncode == 0, seeded.stderr
-    exports = dict(re.findall(r"\b([A-Z_]+_PASSWORD)=(\S+)", seeded.stdout))
-    assert {"ADMIN_PASSWORD", "USER_PASSWORD"} <= exports.keys(), seeded.stdout
+    pasted = [row.strip() for row in seeded.stdout.splitlines() if "export " in row]
+    assert len(pasted) == 1, seeded.stdout
     console = directory / "console.log"
     with console.open("w") as output:
         process = subprocess.Popen(  # noqa: S603
@@ -243,7 +256,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
     try:
         wait_for_port(port, process=process, timeout=30)
         deadline = time.monotonic() + RUN_SECONDS
-        yield Server(port=port, console=console, exports=exports, deadline=deadline)
+        yield Server(port=port, console=console, paste=pasted[0], deadline=deadline)
     finally:
         stop(process)
 
@@ -333,7 +346,7 @@ def _read(path: Path) -> str:
 
 def _failure(block: Block, line: int, what: str, out: str, err: str) -> str:
     return (
-        f"README.md line {line} (the block at line {block.line}, "
+        f"{block.document} line {line} (the block at line {block.line}, "
         f"section {block.section!r}): {what}\n"
         f"--- stderr ---\n{err.strip()}\n--- stdout ---\n{out.strip()[-2000:]}"
     )
@@ -366,39 +379,48 @@ def session(server, tmp_path) -> Iterator[Session]:
         "PATH": f"{shim}:{os.environ['PATH']}",
         "README_TEST_CURL": _require("curl"),
         "PORT": str(server.port),
-        **server.exports,
     }
     opened = Session(work, env)
+    opened.send(server.paste + "\n")
     yield opened
     opened.close()
 
 
 def test_every_flow_block_states_each_answer_and_follows_the_port():
     problems = [
-        f"line {call.line}: a curl without its status in a comment (# 200 ...)"
+        f"{block.document} line {call.line}: a curl without its status in a comment"
+        " (# 200 ...)"
         for block in BLOCKS
         if not block.skipped
         for call in block.calls
         if call.status is None
     ]
     problems += [
-        f"line {block.line}: a hard-coded port; use http://localhost:${{PORT:-8000}}"
+        f"{block.document} line {block.line}: a hard-coded port;"
+        " use http://localhost:${PORT:-8000}"
         for block in BLOCKS
         if re.search(r"localhost:\d", block.text)
     ]
     problems += [
-        f"line {block.line}: a skip marker without its reason"
+        f"{block.document} line {block.line}: a skip marker without its reason"
         for block in BLOCKS
         if block.skipped and not block.marker.removeprefix("skip").strip(" :")
     ]
 
-    assert BLOCKS, "no flow blocks found in README.md"
+    assert BLOCKS, "no flow blocks found in README.md or docs/"
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("section", SECTIONS)
+@pytest.mark.parametrize(
+    "section",
+    SECTIONS,
+    ids=[
+        name if document == "README.md" else f"{document}: {name}"
+        for document, name in SECTIONS
+    ],
+)
 def test_the_sections_blocks_run_as_pasted(section, server, session):
-    blocks = [b for b in BLOCKS if b.section == section and not b.skipped]
+    blocks = [b for b in BLOCKS if (b.document, b.section) == section and not b.skipped]
 
     for block in blocks:
         before = len(session.recorded())

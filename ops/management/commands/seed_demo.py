@@ -45,7 +45,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label:<16} {email:<22} {password}")
         # token_urlsafe passwords need no quoting in a shell.
         self.stdout.write(
-            "For the README's curl examples, paste into that terminal:\n"
+            "For the README's curl examples, paste in the terminal you run them in:\n"
             f"  export ADMIN_PASSWORD={rows[0][2]} USER_PASSWORD={rows[1][2]}"
         )
 
