@@ -41,8 +41,6 @@ from conftest import services_required
 from core.tests.legs import sqlite_leg_only
 from core.tests.served_app import BASE_DIR, clean_env, free_port, stop, wait_for_port
 
-pytestmark = sqlite_leg_only
-
 # The README first; each guide in docs/ is read on its own, in name order.
 DOCUMENTS = [BASE_DIR / "README.md", *sorted((BASE_DIR / "docs").glob("*.md"))]
 SHELLS = {"sh", "bash", "shell"}
@@ -411,6 +409,27 @@ def test_every_flow_block_states_each_answer_and_follows_the_port():
     assert not problems, "\n".join(problems)
 
 
+def pasted(block: Block, *, session: Session, server: Server) -> str | None:
+    """Runs one block in the session: None, or what went wrong and where."""
+    before = len(session.recorded())
+    values = {name: supplied(name, server) for name in block.supplies}
+    finished, out, err = session.run(block, values, deadline=server.deadline)
+    answers = session.recorded()[before:]
+    for call, (status, error) in zip(block.calls, answers, strict=False):
+        if status != call.status or call.error not in (None, error):
+            said = f"{call.status} {call.error or ''}".strip()
+            got = f"{status} {error if error != '-' else ''}".strip()
+            what = f"answered {got}, the README says {said}"
+            return _failure(block, call.line, what, out, err)
+    if not finished:
+        return _stopped(block, out, err)
+    if len(answers) != len(block.calls):
+        what = f"{len(answers)} answers for {len(block.calls)} curls"
+        return _failure(block, block.line, what, out, err)
+    return None
+
+
+@sqlite_leg_only
 @pytest.mark.parametrize(
     "section",
     SECTIONS,
@@ -423,23 +442,66 @@ def test_the_sections_blocks_run_as_pasted(section, server, session):
     blocks = [b for b in BLOCKS if (b.document, b.section) == section and not b.skipped]
 
     for block in blocks:
-        before = len(session.recorded())
-        values = {name: supplied(name, server) for name in block.supplies}
-        finished, out, err = session.run(block, values, deadline=server.deadline)
-        answers = session.recorded()[before:]
+        failure = pasted(block, session=session, server=server)
 
-        for call, (status, error) in zip(block.calls, answers, strict=False):
-            said = f"{call.status} {call.error or ''}".strip()
-            if status != call.status or call.error not in (None, error):
-                got = f"{status} {error if error != '-' else ''}".strip()
-                what = f"answered {got}, the README says {said}"
-                pytest.fail(_failure(block, call.line, what, out, err), pytrace=False)
-        if not finished:
-            pytest.fail(_stopped(block, out, err), pytrace=False)
-        assert len(answers) == len(block.calls), _failure(
-            block,
-            block.line,
-            f"{len(answers)} answers for {len(block.calls)} curls",
-            out,
-            err,
-        )
+        if failure:
+            pytest.fail(failure, pytrace=False)
+
+
+SAMPLE = """## Trying it
+
+```sh
+API=http://localhost:${PORT:-8000}/api/v1
+curl -s $API/health/ \\
+  -H 'Accept: application/json'     # 200
+curl -s $API/auth/me/
+# 401 {"detail": "...", "code": "not_authenticated"}
+```
+
+<!-- readme-test: skip: needs the internet -->
+```bash
+curl -s https://example.com/   # 200
+```
+
+```sh
+make run
+```
+"""
+
+
+def test_each_curl_takes_the_answer_its_comment_states():
+    blocks = readme_blocks(SAMPLE)
+
+    assert [(b.section, b.line, b.marker) for b in blocks] == [
+        ("Trying it", 4, ""),
+        ("Trying it", 13, "skip: needs the internet"),
+    ]
+    assert blocks[0].calls == [
+        Call(line=5, status=200),
+        Call(line=7, status=401, error="not_authenticated"),
+    ]
+
+
+@sqlite_leg_only
+@pytest.mark.parametrize(
+    ("command", "reported"),
+    [
+        ("curl -s $API/health/   # 503", "answered 200, the README says 503"),
+        (
+            "curl -s $API/auth/me/   # 401 token_not_valid",
+            "answered 401 not_authenticated, the README says 401 token_not_valid",
+        ),
+        ("jq -er .missing <<<'{}'   # a failing command", "this command"),
+        ("echo $UNSET_NAME", "UNSET_NAME: unbound variable"),
+    ],
+)
+def test_a_block_that_drifted_is_reported_at_its_line(
+    command, reported, server, session
+):
+    block = readme_blocks(SAMPLE.replace("curl -s $API/auth/me/\n", command + "\n"))[0]
+
+    failure = pasted(block, session=session, server=server)
+
+    assert failure is not None
+    assert failure.startswith("README.md line 7 (the block at line 4")
+    assert reported in failure
