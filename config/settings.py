@@ -235,6 +235,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Gatehouse")
 # The admin API answers an admin without TOTP 403 mfa_enrollment_required.
 MFA_REQUIRED_FOR_ADMINS = env_bool("MFA_REQUIRED_FOR_ADMINS", default=IS_PRODUCTION)
+# Creating a public share link needs resources.share_resource (admins hold it).
+SHARE_REQUIRES_PERMISSION = env_bool("SHARE_REQUIRES_PERMISSION", default=False)
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_URL = "account_login"

@@ -22,7 +22,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.permissions import signed_in_user
+from accounts.permissions import HasPermission, IsApproved, signed_in_user
 from core.schema import (
     FILE_TOO_LARGE,
     INVALID,
@@ -30,6 +30,7 @@ from core.schema import (
     NOT_FOUND,
     STORAGE_FAILED,
     UNSUPPORTED_FILE_TYPE,
+    error,
 )
 from resources import services
 from resources.models import Resource
@@ -48,6 +49,10 @@ NO_CONTENT = OpenApiResponse(description="No content")
 # Every operation needs a bearer token; one on another user's resource is 404.
 SIGNED_IN = {401: NOT_AUTHENTICATED}
 OWN = {**SIGNED_IN, 404: NOT_FOUND}
+PERMISSION_DENIED_SHARE = error(
+    "`permission_denied`: with SHARE_REQUIRES_PERMISSION, a caller without "
+    "`resources.share_resource` (admins have it)."
+)
 
 
 @extend_schema_view(
@@ -143,8 +148,26 @@ class ResourceViewSet(viewsets.ModelViewSet):
         services.resource_file_delete(resource_file=resource_file)
         return Response(status=HTTPStatus.NO_CONTENT)
 
-    @extend_schema(request=None, responses={201: ShareSerializer, **OWN})
-    @action(detail=True, methods=["post"])
+    @extend_schema(
+        request=None,
+        responses={
+            201: ShareSerializer,
+            403: PERMISSION_DENIED_SHARE,
+            **OWN,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[
+            IsApproved,
+            HasPermission(
+                "resources.share_resource",
+                methods=["POST"],  # revoking a link (DELETE) needs no permission
+                setting="SHARE_REQUIRES_PERMISSION",
+            ),
+        ],
+    )
     def share(self, request: Request, pk: str | None = None) -> Response:
         token = services.resource_share(
             resource=self.get_object(), actor=signed_in_user(request)
