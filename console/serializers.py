@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.groups import is_system_group, permission_label
@@ -41,6 +42,7 @@ class AdminUserUpdateSerializer(ModelSerializer):
         extra_kwargs = {name: {"required": False} for name in fields}
 
 
+@extend_schema_field({"type": "string", "example": "resources.share_resource"})
 class PermissionField(serializers.RelatedField[Permission, Permission, str]):
     """A permission as "app_label.codename"."""
 
