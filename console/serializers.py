@@ -12,7 +12,7 @@ from accounts.groups import is_system_group, permission_label
 from accounts.models import AccessRequest, User
 from accounts.serializers import UserSerializer, UserSummarySerializer
 from core.models import ActivityLog
-from core.serializers import ModelSerializer, StrictCharField
+from core.serializers import ModelSerializer, StrictCharField, StrictManyRelatedField
 
 
 class AdminUserSerializer(UserSerializer):
@@ -28,9 +28,8 @@ class AdminUserSerializer(UserSerializer):
 
 
 class AdminUserUpdateSerializer(ModelSerializer):
-    groups = serializers.PrimaryKeyRelatedField(
-        many=True,
-        queryset=Group.objects.all(),
+    groups = StrictManyRelatedField(
+        child_relation=serializers.PrimaryKeyRelatedField(queryset=Group.objects.all()),
         required=False,
         help_text="The ids of every group the user is to be in, besides the "
         "admins group, which follows `role`.",
@@ -70,9 +69,10 @@ class PermissionField(serializers.RelatedField[Permission, Permission, str]):
 
 
 class GroupSerializer(ModelSerializer):
-    permissions = PermissionField(
-        many=True,
-        queryset=Permission.objects.select_related("content_type"),
+    permissions = StrictManyRelatedField(
+        child_relation=PermissionField(
+            queryset=Permission.objects.select_related("content_type")
+        ),
         required=False,
         help_text='What the group grants, each as "app_label.codename".',
     )

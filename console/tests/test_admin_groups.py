@@ -331,3 +331,22 @@ def test_users_list_costs_the_same_queries_with_more_memberships(admin, user_fac
 
     assert response.json()["count"] == 6
     assert len(few) == len(many)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [{}, {"1": 1}, "1", 1])
+def test_groups_that_are_not_a_list_are_400(admin, approved_user, value):
+    # Found by schemathesis: DRF read an object as the list of its keys.
+    response = admin.patch(f"{USERS}{approved_user.pk}/", {"groups": value})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "groups" in response.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_permissions_that_are_not_a_list_are_400(admin):
+    response = admin.post(GROUPS, {"name": "editors", "permissions": {SHARE: 1}})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "permissions" in response.json()["errors"]
+    assert not Group.objects.filter(name="editors").exists()
