@@ -245,6 +245,8 @@ MFA_FORMS = {
     "authenticate": "accounts.web_mfa.SecondFactorForm",
     "authenticate_webauthn": "accounts.web_mfa.SecondFactorPasskeyForm",
 }
+# Creating a public share link needs resources.share_resource (admins hold it).
+SHARE_REQUIRES_PERMISSION = env_bool("SHARE_REQUIRES_PERMISSION", default=False)
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_URL = "account_login"
