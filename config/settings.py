@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,7 +20,11 @@ from config.observability import (
 )
 from core.file_types import EXTENSIONS
 from core.storage import LOCAL, default_storage_config
-from core.storage.options import file_url_expire_seconds, storage_prefix
+from core.storage.options import (
+    file_url_expire_seconds,
+    storage_prefix,
+    thumb_sizes,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -393,19 +396,7 @@ MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
 # Image variants (`?thumb=` on a file's URL, core/image_variants.py): only these
 # sizes are made. "WxH" fits inside the box keeping the aspect, 0 meaning any;
 # "WxHc" crops to exactly WxH.
-THUMB_SIZES = env_list("THUMB_SIZES", default=["100x100", "300x300", "800x0"])
-_THUMB_SIZE = re.compile(r"(0|[1-9]\d{0,3})x(0|[1-9]\d{0,3})(c?)")
-for _size in THUMB_SIZES:
-    _match = _THUMB_SIZE.fullmatch(_size)
-    if (
-        not _match
-        or "0" in {_match[1], _match[2]}
-        and (_match[3] or _match[1] == _match[2])
-    ):
-        raise ImproperlyConfigured(
-            f"THUMB_SIZES: {_size!r} is not WxH or WxHc (sides 1 to 9999; one side "
-            "of WxH may be 0, meaning any)"
-        )
+THUMB_SIZES = thumb_sizes()
 # Larger images are refused a variant (a decompression bomb), before they are decoded.
 THUMB_MAX_PIXELS = env_int("THUMB_MAX_PIXELS", default=50_000_000)
 ALLOWED_UPLOAD_TYPES = env_list("ALLOWED_UPLOAD_TYPES", default=list(EXTENSIONS))

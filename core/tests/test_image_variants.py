@@ -15,6 +15,7 @@ from django.test import Client
 from PIL import Image
 
 from core.image_variants import thumb_sizes, variant_ensure, variant_name
+from core.storage import options
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 EXIF_ORIENTATION = 0x0112
@@ -220,3 +221,23 @@ def test_the_variant_of_a_missing_original_is_404(settings):
     response = fetch_thumb(name, "100x100")
 
     assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+def test_thumb_sizes_defaults_to_two_boxes_and_a_width(monkeypatch):
+    monkeypatch.delenv("THUMB_SIZES", raising=False)
+
+    assert options.thumb_sizes() == ["100x100", "300x300", "800x0"]
+
+
+def test_thumb_sizes_reads_fitted_and_cropped_sizes(monkeypatch):
+    monkeypatch.setenv("THUMB_SIZES", " 64x64c, 0x200 ,1200x800")
+
+    assert options.thumb_sizes() == ["64x64c", "0x200", "1200x800"]
+
+
+@pytest.mark.parametrize("size", ["0x0", "100x0c", "100", "10000x10", "064x64", "1x1C"])
+def test_a_malformed_thumb_size_stops_the_server_at_start(monkeypatch, size):
+    monkeypatch.setenv("THUMB_SIZES", f"100x100,{size}")
+
+    with pytest.raises(SystemExit, match="THUMB_SIZES"):
+        options.thumb_sizes()
