@@ -162,9 +162,12 @@ def variants_delete(name: str) -> None:
         storage.delete(folder)  # the emptied directory
 
 
-def variant_urls_builder() -> Callable[[str, str], dict[str, str]]:
-    """For a stored file's name and URL, its variants' URLs by size label
-    ({} for a file that is not an image); made once per answer, for lists."""
+def variant_urls_builder(
+    absolute: Callable[[str], str] = str,
+) -> Callable[[str, str], dict[str, str]]:
+    """For a stored file's name and (absolute) URL, its variants' URLs by size label
+    ({} for a file that is not an image); made once per answer, for lists.
+    `absolute` makes a path from this server's root absolute."""
     sizes = thumb_sizes()
     transformed = getattr(default_storage, "transformed_url", None)
     if transformed is not None:
@@ -187,7 +190,7 @@ def variant_urls_builder() -> Callable[[str, str], dict[str, str]]:
             return {}
         # A bucket's presigned URL cannot take ?thumb=: its variants are reached
         # through a signed /assets/ link of their own.
-        base = url if served_here else asset_link(name)
+        base = url if served_here else absolute(asset_link(name))
         return {label: f"{base}&thumb={label}" for label in sizes}
 
     return urls

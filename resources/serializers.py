@@ -38,8 +38,8 @@ class ResourceFileSerializer(serializers.ModelSerializer):
         if not is_image_name(name):
             return {}
         request = self.context.get("request")
-        urls = variant_urls_builder()(name, resource_file.file.url)
-        return {label: _absolute(request, url) for label, url in urls.items()}
+        url = _absolute(request, resource_file.file.url)
+        return variant_urls_builder(lambda path: _absolute(request, path))(name, url)
 
 
 class ResourceSerializer(ModelSerializer):
@@ -107,16 +107,15 @@ def resource_rows_json(
     file_url = ResourceFile._meta.get_field("file").storage.url
     absolute = _absolute_url_builder(request)
 
-    variant_urls = variant_urls_builder()
+    variant_urls = variant_urls_builder(absolute)
 
     def file_json(row: dict) -> dict:
-        url = file_url(row["file"])
-        variants = variant_urls(row["file"], url)
+        url = absolute(file_url(row["file"]))
         return {
             "id": row["id"],
             "name": row["name"],
-            "url": absolute(url),
-            "variants": {label: absolute(link) for label, link in variants.items()},
+            "url": url,
+            "variants": variant_urls(row["file"], url),
             "content_type": row["content_type"],
             "size": row["size"],
             "created_at": moment(row["created_at"]),

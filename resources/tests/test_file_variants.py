@@ -20,6 +20,7 @@ from PIL import Image
 
 from resources.models import ResourceFile
 from resources.tests.files import png_bytes, upload
+from resources.tests.test_list_json import without_signatures
 
 pytest_plugins = ["core.tests.storage_servers"]
 
@@ -225,6 +226,24 @@ def test_in_a_bucket_a_variant_is_made_there_and_served_from_it(
 
     assert not bucket_storage.exists(stored)
     assert bucket_storage.listdir(f"{stored}.thumbs") == ([], [])
+
+
+@pytest.mark.django_db
+def test_in_a_bucket_the_list_and_the_detail_carry_the_same_variants(
+    bucket_storage, client, resource
+):
+    add_file(client, resource, "photo.png", png_bytes(40, 20))
+
+    listed = client.get("/api/v1/resources/").json()["results"][0]["files"][0]
+    detail = client.get(f"/api/v1/resources/{resource.pk}/").json()["files"][0]
+
+    assert without_signatures(listed["variants"]) == without_signatures(
+        detail["variants"]
+    )
+    assert all(
+        url.startswith("http://testserver/assets/")
+        for url in listed["variants"].values()
+    )
 
 
 @pytest.mark.django_db
