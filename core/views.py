@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -25,6 +26,7 @@ from rest_framework.views import APIView
 from core import health
 from core.errors import json_error
 from core.file_types import EXTENSIONS as UPLOAD_EXTENSIONS
+from core.files import storage_failures
 from core.image_variants import (
     ImageTooLarge,
     ImageUnreadable,
@@ -34,6 +36,8 @@ from core.image_variants import (
 )
 from core.storage import backend_named
 from core.storage.local import asset_link_valid
+
+logger = logging.getLogger(__name__)
 
 HealthSerializer = inline_serializer(
     "Health",
@@ -98,6 +102,15 @@ def _serve_variant(
         variant = variant_ensure(name=path, size=size)
     except FileNotFoundError:
         raise Http404("No such file.") from None
+    except storage_failures():
+        logger.warning("Storage failed making the variant %s of %s", thumb, path)
+        response = json_error(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "File storage did not answer; try again shortly.",
+        )
+        response["Retry-After"] = "5"
+        return response
     except ImageTooLarge:
         return json_error(
             HTTPStatus.UNPROCESSABLE_ENTITY,

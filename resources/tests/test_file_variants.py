@@ -262,6 +262,23 @@ def test_on_s3_a_variant_is_made_once(s3_env, storage_from_env, client, resource
 
 
 @pytest.mark.django_db
+def test_a_bucket_that_stops_answering_makes_a_variant_503_json(
+    s3_env, storage_from_env, clean_storage_env, dead_endpoint, client, resource
+):
+    storage_from_env()
+    body = add_file(client, resource, "photo.png", png_bytes(40, 20))
+    clean_storage_env.setenv("CLOUD_STORAGE_ENDPOINT_URL", dead_endpoint)
+    clean_storage_env.setenv("CLOUD_STORAGE_ATTEMPTS", "1")
+    storage_from_env()
+
+    response = Client().get(relative(body["variants"]["100x100"]))
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["code"] == "service_unavailable"
+    assert response["Retry-After"] == "5"
+
+
+@pytest.mark.django_db
 def test_on_s3_the_original_is_not_served_by_the_app(
     s3_env, storage_from_env, client, resource
 ):
