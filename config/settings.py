@@ -23,6 +23,7 @@ from core.storage import LOCAL, default_storage_config
 from core.storage.options import (
     file_url_expire_seconds,
     storage_prefix,
+    thumb_max_pixels,
     thumb_sizes,
 )
 
@@ -398,7 +399,7 @@ MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
 # "WxHc" crops to exactly WxH.
 THUMB_SIZES = thumb_sizes()
 # Larger images are refused a variant (a decompression bomb), before they are decoded.
-THUMB_MAX_PIXELS = env_int("THUMB_MAX_PIXELS", default=50_000_000)
+THUMB_MAX_PIXELS = thumb_max_pixels()
 ALLOWED_UPLOAD_TYPES = env_list("ALLOWED_UPLOAD_TYPES", default=list(EXTENSIONS))
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
 # Any other body under /api/ (JSON, forms) declaring more than this is refused

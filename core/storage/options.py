@@ -47,6 +47,14 @@ def thumb_sizes() -> list[str]:
     return sizes
 
 
+def thumb_max_pixels() -> int:
+    """THUMB_MAX_PIXELS: the most pixels an image may have to get variants."""
+    pixels = env_int("THUMB_MAX_PIXELS", default=50_000_000)
+    if pixels < 1:
+        refuse("THUMB_MAX_PIXELS must be a positive number of pixels")
+    return pixels
+
+
 def storage_prefix(*, base_url: str) -> str:
     """The folder every stored key of this deployment starts with."""
     raw = env_str("STORAGE_PREFIX") or env_str("RENDER_SERVICE_NAME")

@@ -241,3 +241,25 @@ def test_a_malformed_thumb_size_stops_the_server_at_start(monkeypatch, size):
 
     with pytest.raises(SystemExit, match="THUMB_SIZES"):
         options.thumb_sizes()
+
+
+@pytest.mark.parametrize("pixels", ["0", "-5"])
+def test_thumb_max_pixels_must_be_positive(monkeypatch, pixels):
+    monkeypatch.setenv("THUMB_MAX_PIXELS", pixels)
+
+    with pytest.raises(SystemExit, match="THUMB_MAX_PIXELS"):
+        options.thumb_max_pixels()
+
+
+def test_a_transparent_image_keeps_its_transparency(settings):
+    image = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    image.paste((255, 0, 0, 255), (0, 0, 100, 200))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    name = store(settings, "clear.png", out.getvalue())
+
+    variant = decoded(fetch_thumb(name, "100x100"))
+
+    assert variant.mode == "RGBA"
+    assert variant.getpixel((90, 50))[3] == 0
+    assert variant.getpixel((10, 50))[3] == 255
