@@ -18,7 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.file_deletions import file_deletions_run
-from core.image_variants import variant_original
+from core.image_variants import variant_original, variants_delete
 from core.models import FileDeletion
 
 
@@ -101,12 +101,15 @@ class Command(BaseCommand):
                 if default_storage.get_modified_time(path) > cutoff:
                     continue
                 orphans.append(path)
+        removed_with_original = set(orphans)
         for path in orphans:
             self.stdout.write(
                 f"{'Would remove' if dry_run else 'Removing'} orphan {path}"
             )
-            if not dry_run:
-                default_storage.delete(path)
+            if dry_run or variant_original(path) in removed_with_original:
+                continue
+            variants_delete(path)  # its folder too, young variants included
+            default_storage.delete(path)
         self.stdout.write(
             f"Orphans: {len(orphans)}{' (dry run)' if dry_run else ' removed'}."
         )
