@@ -649,3 +649,13 @@ def test_a_delete_that_declares_no_body_documents_none(schema):
     operation = _operation(schema, "delete", "/api/v1/resources/{id}/")
 
     assert "requestBody" not in operation
+
+
+def test_resource_file_component_lists_variants_as_urls_by_size(schema):
+    file = schema["components"]["schemas"]["ResourceFile"]
+
+    variants = file["properties"]["variants"]
+
+    assert "variants" in file["required"]
+    assert variants["type"] == "object"
+    assert variants["additionalProperties"] == {"type": "string", "format": "uri"}
