@@ -8,11 +8,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import (
     Case,
+    Count,
     Exists,
     IntegerField,
     OuterRef,
@@ -28,9 +31,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
+from accounts import groups as group_services
 from accounts import services
 from accounts.errors import InvalidInput, LastAdminError
 from accounts.models import (
+    ADMINS_GROUP,
     AccessRequest,
     AuthSession,
     ExternalIdentity,
@@ -40,6 +45,7 @@ from accounts.models import (
     verified_addresses,
 )
 from accounts.permissions import signed_in_user
+from core.models import ActivityLog
 from core.selectors import activity_for_user
 
 RECENT_ACTIVITY_LIMIT = 20
@@ -286,9 +292,24 @@ class ExternalIdentityInline(admin.TabularInline):
 
 
 class UserAdminForm(forms.ModelForm):
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.exclude(name=ADMINS_GROUP).order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the user may do beyond the role; the admins group follows "
+        "the role.",
+    )
+
     class Meta:
         model = User
         fields = ["full_name", "avatar_url", "status", "role"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["groups"] = list(
+                self.instance.groups.exclude(name=ADMINS_GROUP)
+            )
 
 
 class UserAddForm(forms.ModelForm):
@@ -324,6 +345,7 @@ class UserAdmin(admin.ModelAdmin):
         "avatar_url",
         "status",
         "role",
+        "groups",
         "sign_in_method",
         "date_joined",
         "last_login",
@@ -452,6 +474,7 @@ class UserAdmin(admin.ModelAdmin):
             role=form.cleaned_data["role"],
             status=form.cleaned_data["status"],
             full_name=form.cleaned_data["full_name"],
+            groups=form.cleaned_data["groups"],
             updated_by=signed_in_user(request),
         )
         if "avatar_url" in form.changed_data:
@@ -460,6 +483,14 @@ class UserAdmin(admin.ModelAdmin):
             services.user_update_profile(
                 user=user, avatar_url=form.cleaned_data["avatar_url"]
             )
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        # user_update() has set the groups (audited, the admins group kept to the
+        # role); form.save_m2m() would set them again, dropping the admins group.
+        form.cleaned_data.pop("groups", None)
+        super().save_related(request, form, formsets, change)
 
     def response_add(
         self, request: HttpRequest, obj: User, post_url_continue: str | None = None
@@ -546,3 +577,136 @@ def _actor_label(actor: User | None, *, user: User) -> str:
 
 def _metadata_label(metadata: dict) -> str:
     return ", ".join(f"{key}: {value}" for key, value in sorted(metadata.items()))
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Groups and what they grant; saved through accounts.groups, so audited."""
+
+    list_display = ["name", "member_count", "permission_count", "is_system"]
+    fields = ["name", "permissions", "members", "recent_activity"]
+    readonly_fields = ["members", "recent_activity"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Group]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                members_total=Count("user", distinct=True),
+                permissions_total=Count("permissions", distinct=True),
+            )
+        )
+
+    def get_fields(self, request: HttpRequest, obj: Group | None = None) -> list[Any]:
+        return ["name", "permissions"] if obj is None else self.fields
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Group | None = None
+    ) -> list[str]:
+        if obj is not None and group_services.is_system_group(obj):
+            return ["name", "permissions", *self.readonly_fields]
+        return self.readonly_fields
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Group | None = None
+    ) -> bool:
+        if obj is not None and group_services.is_system_group(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="Members", ordering="members_total")
+    def member_count(self, obj: Group) -> int:
+        return obj.members_total  # type: ignore[attr-defined]  # get_queryset()
+
+    @admin.display(description="Permissions", ordering="permissions_total")
+    def permission_count(self, obj: Group) -> int | str:
+        if group_services.is_system_group(obj):
+            return "all (the admin role)"
+        return obj.permissions_total  # type: ignore[attr-defined]  # get_queryset()
+
+    @admin.display(description="System", boolean=True)
+    def is_system(self, obj: Group) -> bool:
+        return group_services.is_system_group(obj)
+
+    @admin.display(description="Members")
+    def members(self, obj: Group) -> SafeString | str:
+        users = obj.user_set.order_by("email")
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:accounts_user_change", args=[u.pk]), u.email)
+                for u in users
+            ),
+        )
+        if group_services.is_system_group(obj):
+            note = " (the users with role admin: change a user's role to change this)"
+            return format_html("{}{}", links or "No one", note)
+        return links or "No one yet: add users from their user page."
+
+    @admin.display(description=f"Recent activity (last {RECENT_ACTIVITY_LIMIT})")
+    def recent_activity(self, obj: Group) -> SafeString | str:
+        entries = ActivityLog.objects.filter(
+            target_type="group", target_id=str(obj.pk)
+        ).select_related("actor")[:RECENT_ACTIVITY_LIMIT]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{timezone.localtime(entry.created_at):%Y-%m-%d %H:%M}",
+                    entry.action,
+                    entry.actor.email if entry.actor else "—",
+                    _metadata_label(entry.metadata),
+                )
+                for entry in entries
+            ),
+        )
+        if not rows:
+            return "No activity recorded yet."
+        return format_html(
+            '<table id="recent-activity"><thead><tr><th>When</th><th>Action</th>'
+            "<th>By</th><th>Details</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: Group, form: forms.Form, change: bool
+    ) -> None:
+        actor = signed_in_user(request)
+        if change:
+            if "name" in form.cleaned_data:
+                group_services.group_update(
+                    group=obj, name=form.cleaned_data["name"], actor=actor
+                )
+            return
+        created = group_services.group_create(name=obj.name, actor=actor)
+        # The admin's add view logs and links to `obj`, so it becomes that row.
+        obj.pk, obj._state = created.pk, created._state
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        # Not form.save_m2m(): the service replaces the permissions and audits each.
+        if "permissions" in form.cleaned_data:
+            group_services.group_update(
+                group=form.instance,
+                permissions=form.cleaned_data["permissions"],
+                actor=signed_in_user(request),
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Group) -> None:
+        group_services.group_delete(group=obj, actor=signed_in_user(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Group]) -> None:
+        if queryset.filter(name__in=group_services.SYSTEM_GROUPS).exists():
+            self.message_user(
+                request,
+                f"The {ADMINS_GROUP} group follows the admin role; it was kept.",
+                messages.WARNING,
+            )
+        for group in queryset.exclude(name__in=group_services.SYSTEM_GROUPS):
+            group_services.group_delete(group=group, actor=signed_in_user(request))

@@ -99,6 +99,19 @@ class LastAdminError(ApiError):
         super().__init__(detail, errors={"non_field_errors": [detail]})
 
 
+class SystemGroupError(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+    default_detail = (
+        "The admins group follows the admin role: it cannot be renamed, changed "
+        "or deleted; set a user's role instead."
+    )
+
+    def __init__(self) -> None:
+        detail = str(self.default_detail)
+        super().__init__(detail, errors={"non_field_errors": [detail]})
+
+
 class ExternalKeysUnavailable(ServiceUnavailable):
     default_detail = (
         "The identity provider's signing keys could not be fetched; try again shortly."

@@ -18,6 +18,7 @@ from jwt.utils import base64url_decode
 from accounts.errors import AuthenticationFailed, ExternalKeysUnavailable, SignupClosed
 from accounts.jwks import JwksKeys
 from accounts.models import ExternalIdentity, User, normalize_email
+from accounts.selectors import access_loaded_from_query, users_with_access
 from accounts.services import (
     access_request_open,
     new_user_status,
@@ -101,8 +102,8 @@ def user_for_external_token(*, issuer: str, claims: dict[str, Any]) -> User:
 
 
 def _known_user(*, issuer: str, subject: str) -> User | None:
-    return (
-        User.objects.with_email_verified()
+    return access_loaded_from_query(
+        users_with_access(User.objects.with_email_verified())
         .filter(
             external_identities__issuer=issuer, external_identities__subject=subject
         )

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuthSession, User, verified_addresses
+from accounts.selectors import group_names_of, permissions_of
 from core.serializers import ErrorSerializer, ModelSerializer, StrictCharField
 
 
@@ -78,6 +79,34 @@ def user_to_json(user: User, *, request: HttpRequest | None = None) -> dict:
     if request is not None and user.avatar_file:
         data["avatar_url"] = avatar_url_of(user, request)
     return data
+
+
+class MeSerializer(UserSerializer):
+    """The signed-in user, with what they may do (for GET /api/v1/auth/me/)."""
+
+    groups = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The names of the user's groups.",
+    )
+    permissions = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text='Every "app_label.codename" the user holds, from their groups '
+        "and their own; an admin holds each one there is.",
+    )
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "groups", "permissions"]
+
+
+def me_to_json(user: User, *, request: HttpRequest | None = None) -> dict:
+    """User JSON with `groups` and `permissions`, read by the session's one query."""
+    return {
+        **user_to_json(user, request=request),
+        "groups": group_names_of(user),
+        "permissions": permissions_of(user),
+    }
 
 
 class UserSummarySerializer(serializers.ModelSerializer):

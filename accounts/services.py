@@ -7,11 +7,13 @@ emailed sign-in codes in accounts.login_codes.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from typing import Any
 
 from allauth.account.models import EmailAddress, get_emailconfirmation_model
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -30,6 +32,7 @@ from accounts.errors import (
     LastAdminError,
     SignupClosed,
 )
+from accounts.groups import user_set_groups
 from accounts.invitations import invited_user
 from accounts.login_codes import login_code_use
 from accounts.models import (
@@ -88,6 +91,7 @@ def user_update(
     role: str | None = None,
     status: str | None = None,
     full_name: str | None = None,
+    groups: Iterable[Group] | None = None,
     updated_by: User | None = None,
 ) -> User:
     """Admin edit of a user; refuses to leave the site without an active admin."""
@@ -107,6 +111,8 @@ def user_update(
         _user_change_status(user=user, status=new_status, changed_by=updated_by)
     if new_role != user.role:
         user.set_role(new_role, actor=updated_by)
+    if groups is not None:
+        user_set_groups(user=user, groups=groups, actor=updated_by)
     return user
 
 

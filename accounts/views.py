@@ -422,9 +422,9 @@ class SessionViewSet(
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: s.UserSerializer, 401: NOT_AUTHENTICATED})
+    @extend_schema(responses={200: s.MeSerializer, 401: NOT_AUTHENTICATED})
     def get(self, request: Request) -> Response:
-        return Response(s.user_to_json(signed_in_user(request), request=request))
+        return Response(s.me_to_json(signed_in_user(request), request=request))
 
     @extend_schema(
         request=s.ProfileSerializer,

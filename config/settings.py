@@ -20,7 +20,12 @@ from config.observability import (
 )
 from core.file_types import EXTENSIONS
 from core.storage import LOCAL, default_storage_config
-from core.storage.options import file_url_expire_seconds, storage_prefix
+from core.storage.options import (
+    file_url_expire_seconds,
+    storage_prefix,
+    thumb_max_pixels,
+    thumb_sizes,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -245,6 +250,8 @@ MFA_FORMS = {
     "authenticate": "accounts.web_mfa.SecondFactorForm",
     "authenticate_webauthn": "accounts.web_mfa.SecondFactorPasskeyForm",
 }
+# Creating a public share link needs resources.share_resource (admins hold it).
+SHARE_REQUIRES_PERMISSION = env_bool("SHARE_REQUIRES_PERMISSION", default=False)
 # URL names, not paths, so they carry URL_PREFIX when one is set.
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_URL = "account_login"
@@ -401,6 +408,12 @@ USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != LOCAL.path
 STORAGE_PREFIX = storage_prefix(base_url=BASE_URL)
 FILE_URL_EXPIRE_SECONDS = file_url_expire_seconds()
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
+# Image variants (`?thumb=` on a file's URL, core/image_variants.py): only these
+# sizes are made. "WxH" fits inside the box keeping the aspect, 0 meaning any;
+# "WxHc" crops to exactly WxH.
+THUMB_SIZES = thumb_sizes()
+# Larger images are refused a variant (a decompression bomb), before they are decoded.
+THUMB_MAX_PIXELS = thumb_max_pixels()
 ALLOWED_UPLOAD_TYPES = env_list("ALLOWED_UPLOAD_TYPES", default=list(EXTENSIONS))
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
 # Upload by URL (core/url_fetch.py): the ports a URL may name, and its timeouts in

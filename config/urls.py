@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
@@ -47,8 +46,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
 ]
 
-if not settings.USE_CLOUD_STORAGE:
-    urlpatterns.append(re_path(r"^assets/(?P<path>.+)$", core_views.serve_asset))
+# Local files, and image variants of any storage's files (core/image_variants.py).
+urlpatterns.append(re_path(r"^assets/(?P<path>.+)$", core_views.serve_asset))
 # Last: any other path under /api/ is a JSON 404, with DEBUG on too.
 urlpatterns.append(re_path(r"^api/(?P<unmatched>.*)$", api_not_found))
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Prefetch
 from django_filters.rest_framework import ChoiceFilter, FilterSet, UUIDFilter
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
@@ -13,18 +15,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import groups as group_services
 from accounts import services
 from accounts.models import AccessRequest, User
 from accounts.permissions import IsAdmin, signed_in_user
-from accounts.serializers import UserSerializer, user_to_json
 from console.serializers import (
     AccessRequestSerializer,
     ActivityLogSerializer,
     AdminUserCreateSerializer,
+    AdminUserSerializer,
     AdminUserUpdateSerializer,
     ApproveSerializer,
+    GroupSerializer,
     MigrationsAppliedSerializer,
     MigrationStatusSerializer,
+    PermissionSerializer,
     RejectSerializer,
     StatsSerializer,
 )
@@ -39,12 +44,13 @@ ADMIN_FORBIDDEN = error(
     "MFA_REQUIRED_FOR_ADMINS, an admin without two-factor sign-in."
 )
 ADMIN_ERRORS = {401: NOT_AUTHENTICATED, 403: ADMIN_FORBIDDEN}
+NO_CONTENT = OpenApiResponse(description="No content")
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: UserSerializer, **ADMIN_ERRORS}),
+    list=extend_schema(responses={200: AdminUserSerializer, **ADMIN_ERRORS}),
     retrieve=extend_schema(
-        responses={200: UserSerializer, **ADMIN_ERRORS, 404: NOT_FOUND}
+        responses={200: AdminUserSerializer, **ADMIN_ERRORS, 404: NOT_FOUND}
     ),
 )
 class AdminUserViewSet(
@@ -54,19 +60,20 @@ class AdminUserViewSet(
     viewsets.GenericViewSet,
 ):
     permission_classes = [IsAdmin]
-    serializer_class = UserSerializer
+    serializer_class = AdminUserSerializer
     filterset_fields = ["status", "role"]
     search_fields = ["email", "full_name"]
     ordering_fields = ["date_joined", "email", "last_login", "status", "role"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return User.objects.with_email_verified()
+        groups = Prefetch("groups", queryset=Group.objects.only("pk"))
+        return User.objects.with_email_verified().prefetch_related(groups)
 
     @extend_schema(
         request=AdminUserCreateSerializer,
         responses={
-            201: UserSerializer,
+            201: AdminUserSerializer,
             400: error("`invalid` or `email_taken`."),
             **ADMIN_ERRORS,
         },
@@ -77,17 +84,15 @@ class AdminUserViewSet(
         user = services.user_invite(
             invited_by=signed_in_user(request), **serializer.validated_data
         )
-        return Response(
-            user_to_json(self.get_queryset().get(pk=user.pk)),
-            status=HTTPStatus.CREATED,
-        )
+        return Response(self._reloaded(user), status=HTTPStatus.CREATED)
 
     @extend_schema(
         request=AdminUserUpdateSerializer,
         responses={
-            200: UserSerializer,
+            200: AdminUserSerializer,
             400: error(
-                "`invalid`; `last_admin` when it would demote or disable the last "
+                "`invalid` (also for an unknown group id or the admins group in "
+                "`groups`); `last_admin` when it would demote or disable the last "
                 "active admin."
             ),
             **ADMIN_ERRORS,
@@ -101,7 +106,109 @@ class AdminUserViewSet(
         services.user_update(
             user=user, updated_by=signed_in_user(request), **serializer.validated_data
         )
-        return Response(user_to_json(self.get_queryset().get(pk=user.pk)))
+        return Response(self._reloaded(user))
+
+    def _reloaded(self, user: User) -> dict:
+        return AdminUserSerializer(self.get_queryset().get(pk=user.pk)).data
+
+
+SYSTEM_GROUP_REFUSED = error(
+    "`invalid`: the admins group (`system`) cannot be renamed, changed or deleted."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: GroupSerializer, **ADMIN_ERRORS}),
+    retrieve=extend_schema(
+        responses={200: GroupSerializer, **ADMIN_ERRORS, 404: NOT_FOUND}
+    ),
+)
+class AdminGroupViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Groups and what they grant; writes go through accounts.groups (audited)."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = GroupSerializer
+    filterset_fields: list[str] = []
+    search_fields = ["name"]
+    ordering_fields = ["name", "id"]
+    ordering = ["name"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        permissions = Prefetch(
+            "permissions", queryset=Permission.objects.select_related("content_type")
+        )
+        return Group.objects.prefetch_related(permissions).order_by("name")
+
+    @extend_schema(
+        responses={
+            201: GroupSerializer,
+            400: error("`invalid`: a taken `name`, an unknown permission."),
+            **ADMIN_ERRORS,
+        }
+    )
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        group = group_services.group_create(
+            actor=signed_in_user(request), **serializer.validated_data
+        )
+        return Response(self._reloaded(group), status=HTTPStatus.CREATED)
+
+    @extend_schema(
+        responses={
+            200: GroupSerializer,
+            400: error(
+                "`invalid`: a taken `name`, an unknown permission, or the admins group."
+            ),
+            **ADMIN_ERRORS,
+            404: NOT_FOUND,
+        }
+    )
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        group = self.get_object()
+        serializer = self.get_serializer(group, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        group = group_services.group_update(
+            group=group, actor=signed_in_user(request), **serializer.validated_data
+        )
+        return Response(self._reloaded(group))
+
+    @extend_schema(
+        responses={
+            204: NO_CONTENT,
+            400: SYSTEM_GROUP_REFUSED,
+            **ADMIN_ERRORS,
+            404: NOT_FOUND,
+        }
+    )
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        group_services.group_delete(
+            group=self.get_object(), actor=signed_in_user(request)
+        )
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+    def _reloaded(self, group: Group) -> dict:
+        return GroupSerializer(self.get_queryset().get(pk=group.pk)).data
+
+
+class PermissionListView(ListAPIView):
+    """What a group can grant, as "app_label.codename" (admins only)."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = PermissionSerializer
+    search_fields = ["codename", "name", "content_type__app_label"]
+    ordering_fields: list[str] = []
+    queryset = Permission.objects.select_related("content_type").order_by(
+        "content_type__app_label", "codename"
+    )
 
 
 @extend_schema_view(

@@ -11,6 +11,7 @@ import logging
 from django.core.files.storage import default_storage
 from django.db.models import F
 
+from core.image_variants import variants_delete
 from core.models import FileDeletion
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,9 @@ def file_deletions_run(*, ids: list[int] | None = None) -> tuple[int, int]:
     removed = failed = 0
     for deletion in queued:
         try:
+            # Variants first: should the original go and they fail, the row
+            # stays queued, and the retry finds them through its name.
+            variants_delete(deletion.path)
             default_storage.delete(deletion.path)
         except Exception as exc:
             failed += 1

@@ -31,7 +31,7 @@ _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 @cache
-def _storage_failures() -> tuple[type[Exception], ...]:
+def storage_failures() -> tuple[type[Exception], ...]:
     """What the backends raise when their service fails, refuses or times out.
 
     OSError covers the local disk and the HTTP clients' connection errors
@@ -68,7 +68,7 @@ def file_store(
     path = f"{settings.STORAGE_PREFIX}/{name}"
     try:
         return default_storage.save(path, file)
-    except _storage_failures() as exc:
+    except storage_failures() as exc:
         if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
             logger.error("Storage is full; %s was not stored", path)
             raise InsufficientStorage() from exc

@@ -46,6 +46,13 @@ class ActivityLog(models.Model):
         MFA_ENABLED = "mfa.enabled"
         MFA_DISABLED = "mfa.disabled"
         MFA_CODE_FAILED = "mfa.code_failed"
+        GROUP_CREATED = "group.created"
+        GROUP_RENAMED = "group.renamed"
+        GROUP_DELETED = "group.deleted"
+        GROUP_PERMISSION_ADDED = "group.permission_added"
+        GROUP_PERMISSION_REMOVED = "group.permission_removed"
+        USER_GROUP_ADDED = "user.group_added"
+        USER_GROUP_REMOVED = "user.group_removed"
 
     actor = models.ForeignKey(
         "accounts.User",

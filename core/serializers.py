@@ -21,6 +21,18 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictManyRelatedField(serializers.ManyRelatedField):
+    """A list of related objects that takes JSON arrays only.
+
+    DRF's takes any iterable, so an object (`{}`) would be read as its keys.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class ModelSerializer(serializers.ModelSerializer):
     """DRF's ModelSerializer, with text columns as StrictCharField."""
 

@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import logging
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
 from django.views.generic import TemplateView
 from django.views.static import serve as static_serve
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -15,9 +24,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import health
+from core.errors import json_error
 from core.file_types import EXTENSIONS as UPLOAD_EXTENSIONS
+from core.files import storage_failures
+from core.image_variants import (
+    ImageTooLarge,
+    ImageUnreadable,
+    is_image_name,
+    thumb_sizes,
+    variant_ensure,
+)
 from core.storage import backend_named
 from core.storage.local import asset_link_valid
+
+logger = logging.getLogger(__name__)
 
 HealthSerializer = inline_serializer(
     "Health",
@@ -46,13 +66,69 @@ INLINE_SAFE_TYPES = frozenset(UPLOAD_EXTENSIONS)
 
 
 def serve_asset(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
-    """Uploaded files from local disk, for a signed, unexpired link only; never a page."""
+    """Uploaded files from local disk, and image variants (`?thumb=`) of any storage's
+    files, for a signed, unexpired link only; never a page."""
     if not asset_link_valid(
         path,
         expires=request.GET.get("expires", ""),
         signature=request.GET.get("signature", ""),
     ):
         raise Http404("No such file.")
+    served_here = isinstance(default_storage, FileSystemStorage)
+    if (thumb := request.GET.get("thumb")) is not None:
+        return _serve_variant(request, path, thumb, served_here=served_here)
+    if not served_here:
+        raise Http404("No such file.")  # the bucket serves its own files
+    return _served(request, path)
+
+
+def _serve_variant(
+    request: HttpRequest, path: str, thumb: str, *, served_here: bool
+) -> HttpResponse | FileResponse:
+    if (size := thumb_sizes().get(thumb)) is None:
+        allowed = ", ".join(thumb_sizes()) or "none"
+        return json_error(
+            HTTPStatus.BAD_REQUEST,
+            "thumb_size_not_allowed",
+            f"thumb must be one of the sizes in THUMB_SIZES: {allowed}.",
+        )
+    if not is_image_name(path):
+        return json_error(
+            HTTPStatus.BAD_REQUEST,
+            "thumb_not_an_image",
+            "Only images have variants; fetch this file without thumb.",
+        )
+    try:
+        variant = variant_ensure(name=path, size=size)
+    except FileNotFoundError:
+        raise Http404("No such file.") from None
+    except storage_failures():
+        logger.warning("Storage failed making the variant %s of %s", thumb, path)
+        response = json_error(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "File storage did not answer; try again shortly.",
+        )
+        response["Retry-After"] = "5"
+        return response
+    except ImageTooLarge:
+        return json_error(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "image_too_large",
+            "The image has too many pixels to resize (THUMB_MAX_PIXELS).",
+        )
+    except ImageUnreadable:
+        return json_error(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "image_unreadable",
+            "The file cannot be decoded as an image.",
+        )
+    if served_here:
+        return _served(request, variant)
+    return HttpResponseRedirect(default_storage.url(variant))
+
+
+def _served(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
     response = static_serve(request, path, document_root=str(settings.MEDIA_ROOT))
     # A sandboxed document runs no script, even if markup ever slipped through.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"

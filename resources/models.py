@@ -39,6 +39,7 @@ class Resource(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["owner", "-created_at"])]
+        permissions = [("share_resource", "Can create a public share link")]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(title=""), name="resource_title_not_blank"

@@ -5,9 +5,11 @@ import re
 
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
+from core.image_variants import is_image_name, variant_urls_builder
 from core.serializers import ModelSerializer
 from resources.models import Resource, ResourceFile
 
@@ -20,14 +22,24 @@ def _absolute(request, url: str) -> str:
 
 class ResourceFileSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    variants = serializers.SerializerMethodField()
 
     class Meta:
         model = ResourceFile
-        fields = ["id", "name", "url", "content_type", "size", "created_at"]
+        fields = ["id", "name", "url", "variants", "content_type", "size", "created_at"]
         read_only_fields = fields
 
     def get_url(self, resource_file: ResourceFile) -> str:
         return _absolute(self.context.get("request"), resource_file.file.url)
+
+    @extend_schema_field(serializers.DictField(child=serializers.URLField()))
+    def get_variants(self, resource_file: ResourceFile) -> dict[str, str]:
+        name = resource_file.file.name or ""
+        if not is_image_name(name):
+            return {}
+        request = self.context.get("request")
+        url = _absolute(request, resource_file.file.url)
+        return variant_urls_builder(lambda path: _absolute(request, path))(name, url)
 
 
 class ResourceSerializer(ModelSerializer):
@@ -95,11 +107,15 @@ def resource_rows_json(
     file_url = ResourceFile._meta.get_field("file").storage.url
     absolute = _absolute_url_builder(request)
 
+    variant_urls = variant_urls_builder(absolute)
+
     def file_json(row: dict) -> dict:
+        url = absolute(file_url(row["file"]))
         return {
             "id": row["id"],
             "name": row["name"],
-            "url": absolute(file_url(row["file"])),
+            "url": url,
+            "variants": variant_urls(row["file"], url),
             "content_type": row["content_type"],
             "size": row["size"],
             "created_at": moment(row["created_at"]),

@@ -22,7 +22,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.permissions import signed_in_user
+from accounts.permissions import HasPermission, IsApproved, signed_in_user
 from core.schema import (
     FILE_TOO_LARGE,
     INVALID,
@@ -70,6 +70,12 @@ class UploadUrlUserThrottle(FixedWindowThrottle):
     def ident(self, request: Any) -> str | None:
         user = getattr(request, "user", None)
         return f"user:{user.pk}" if user and user.is_authenticated else None
+
+
+PERMISSION_DENIED_SHARE = error(
+    "`permission_denied`: with SHARE_REQUIRES_PERMISSION, a caller without "
+    "`resources.share_resource` (admins have it)."
+)
 
 
 @extend_schema_view(
@@ -195,8 +201,26 @@ class ResourceViewSet(viewsets.ModelViewSet):
         services.resource_file_delete(resource_file=resource_file)
         return Response(status=HTTPStatus.NO_CONTENT)
 
-    @extend_schema(request=None, responses={201: ShareSerializer, **OWN})
-    @action(detail=True, methods=["post"])
+    @extend_schema(
+        request=None,
+        responses={
+            201: ShareSerializer,
+            403: PERMISSION_DENIED_SHARE,
+            **OWN,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[
+            IsApproved,
+            HasPermission(
+                "resources.share_resource",
+                methods=["POST"],  # revoking a link (DELETE) needs no permission
+                setting="SHARE_REQUIRES_PERMISSION",
+            ),
+        ],
+    )
     def share(self, request: Request, pk: str | None = None) -> Response:
         token = services.resource_share(
             resource=self.get_object(), actor=signed_in_user(request)

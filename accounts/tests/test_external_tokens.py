@@ -469,6 +469,30 @@ def test_a_known_identity_costs_one_query(approved_identity, keys, user_factory)
 
 
 @pytest.mark.django_db
+def test_a_known_identitys_groups_and_permissions_cost_no_more_queries(
+    approved_identity, keys
+):
+    from django.contrib.auth.models import Permission
+
+    from accounts import groups as group_services
+
+    token = keys["RS256"].sign(claims())
+    get_me(token)  # warms the key cache
+    share = Permission.objects.get(codename="share_resource")
+    sharers = group_services.group_create(
+        name="sharers", permissions=[share], actor=None
+    )
+    group_services.user_set_groups(user=approved_identity, groups=[sharers], actor=None)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = get_me(token)
+
+    assert response.json()["groups"] == ["sharers"]
+    assert response.json()["permissions"] == ["resources.share_resource"]
+    assert len(queries) == 1
+
+
+@pytest.mark.django_db
 def test_our_own_tokens_still_cost_one_query_with_issuers_configured(
     issuers, approved_user, sign_in
 ):

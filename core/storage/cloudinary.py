@@ -72,8 +72,14 @@ class CloudinaryStorage(Storage):
             "api_secret": api_secret,
             "upload_prefix": upload_prefix,
         }
-        # secure_distribution and private_cdn are still accepted from existing
-        # configurations, but download links come from the API host, not a CDN.
+        # Download links come from the API host, not a CDN; secure_distribution
+        # and private_cdn only place the delivery URLs of image variants.
+        self._delivery = {
+            "cloud_name": cloud_name,
+            "api_secret": api_secret,
+            "secure_distribution": secure_distribution,
+            "private_cdn": private_cdn,
+        }
         self._url_expire_seconds = url_expire_seconds
         self._timeout = timeout
         self._last_ping = float("-inf")
@@ -181,6 +187,27 @@ class CloudinaryStorage(Storage):
             expires_at=expires_at,
             **self._api,
         )
+
+    def transformed_url(self, name: str, *, width: int, height: int, crop: bool) -> str:
+        """A signed delivery URL of the image resized by Cloudinary: c_fill for a
+        crop, c_limit to fit inside; a side given as 0 is left free."""
+        _resource_type, public_id, file_format = locate(name)
+        transformation = {
+            "crop": "fill" if crop else "limit",
+            **({"width": width} if width else {}),
+            **({"height": height} if height else {}),
+        }
+        url, _options = cloudinary.utils.cloudinary_url(
+            public_id,
+            format=file_format,
+            resource_type="image",
+            type=DELIVERY_TYPE,
+            sign_url=True,
+            secure=True,
+            transformation=[transformation],
+            **self._delivery,
+        )
+        return url
 
     def ping(self) -> None:
         """Raises unless the Admin API answers; a recent success is reused."""

@@ -57,6 +57,15 @@ def asset_link_valid(name: str, *, expires: str, signature: str) -> bool:
     return True
 
 
+def asset_link(name: str) -> str:
+    """A signed `/assets/` link to a stored name whatever the storage: how the
+    variants of S3 and GCS files are reached (core/image_variants.py)."""
+    expires = int(time.time()) + settings.FILE_URL_EXPIRE_SECONDS
+    signature = asset_signature(name, expires=expires)
+    path = filepath_to_uri(name)
+    return f"{settings.MEDIA_URL}{path}?expires={expires}&signature={signature}"
+
+
 @deconstructible(path="core.storage.local.SignedFileSystemStorage")
 class SignedFileSystemStorage(FileSystemStorage):
     def _save(self, name: str, content: File) -> str:

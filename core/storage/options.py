@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
-from config.env import env_bool, env_int, env_str
+from config.env import env_bool, env_int, env_list, env_str
 
 _CLOUDINARY_URL_OPTIONS = {"upload_prefix", "secure_distribution", "private_cdn"}
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -25,6 +25,34 @@ def file_url_expire_seconds() -> int:
     if not 1 <= seconds <= 7 * 24 * 3600:
         refuse("FILE_URL_EXPIRE_SECONDS must be between 1 and 604800")
     return seconds
+
+
+_THUMB_SIZE = re.compile(r"(0|[1-9]\d{0,3})x(0|[1-9]\d{0,3})(c?)")
+
+
+def thumb_sizes() -> list[str]:
+    """THUMB_SIZES: the image variant sizes, each WxH (one side may be 0) or WxHc."""
+    sizes = env_list("THUMB_SIZES", default=["100x100", "300x300", "800x0"])
+    for size in sizes:
+        match = _THUMB_SIZE.fullmatch(size)
+        if (
+            not match
+            or "0" in {match[1], match[2]}
+            and (match[3] or match[1] == "0" == match[2])
+        ):
+            refuse(
+                f"THUMB_SIZES: {size!r} is not WxH or WxHc (sides 1 to 9999; one "
+                "side of WxH may be 0, meaning any)"
+            )
+    return sizes
+
+
+def thumb_max_pixels() -> int:
+    """THUMB_MAX_PIXELS: the most pixels an image may have to get variants."""
+    pixels = env_int("THUMB_MAX_PIXELS", default=50_000_000)
+    if pixels < 1:
+        refuse("THUMB_MAX_PIXELS must be a positive number of pixels")
+    return pixels
 
 
 def storage_prefix(*, base_url: str) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth.models import Group
 
+from accounts import groups as group_services
 from accounts import services as account_services
 from accounts.models import AccessRequest, AuthSession, User
 from resources import services as resource_services
@@ -50,6 +52,8 @@ def alice_objects(user_factory, auth_client) -> dict:
     resource_services.resource_share(resource=resource, actor=alice)
     applicant = user_factory(status=User.Status.PENDING)
     access_request = account_services.access_request_open(user=applicant, reason="")
+    group = group_services.group_create(name="Alice's team", actor=None)
+    group_services.user_set_groups(user=alice, groups=[group], actor=None)
     return {
         "alice": alice,
         "client": client,
@@ -57,6 +61,7 @@ def alice_objects(user_factory, auth_client) -> dict:
         "file": resource_file,
         "session": AuthSession.objects.live().get(user=alice),
         "access_request": access_request,
+        "group": group,
     }
 
 
@@ -71,6 +76,7 @@ def _path_for(path: str, objects: dict) -> str:
         "/api/v1/auth/sessions/{id}/": {"id": objects["session"].pk},
         "/api/v1/admin/users/{id}/": {"id": objects["alice"].pk},
         "/api/v1/admin/access-requests/{id}/": {"id": objects["access_request"].pk},
+        "/api/v1/admin/groups/{id}/": {"id": objects["group"].pk},
     }
     for template, values in ids.items():
         if path.startswith(template):
@@ -86,7 +92,13 @@ def _send(client, method: str, path: str, operation: dict):
         assert method == "post", path
         body = {"file": upload("b.png", png_bytes(), "image/png")}
         return client.post(path, body, format="multipart")
-    body = {"title": "Bob's now", "full_name": "Bob's now", "role": "admin"}
+    body = {
+        "title": "Bob's now",
+        "full_name": "Bob's now",
+        "role": "admin",
+        "name": "Bob's now",
+        "groups": [],
+    }
     return getattr(client, method)(
         path, body if method in WRITES else None, format="json"
     )
@@ -138,6 +150,9 @@ def test_alice_objects_are_untouched_after_the_second_user_tried_them(
     assert list(ResourceFile.objects.filter(resource=resource)) == [
         alice_objects["file"]
     ]
+    group = Group.objects.get(pk=alice_objects["group"].pk)
+    assert group.name == "Alice's team"
+    assert list(group.user_set.all()) == [alice_objects["alice"]]
     assert AuthSession.objects.live().filter(pk=alice_objects["session"].pk).exists()
     alice = User.objects.get(pk=alice_objects["alice"].pk)
     assert (alice.full_name, alice.role) == ("Alice", User.Role.USER)

@@ -45,6 +45,12 @@ CONTRACT_OPERATIONS = [
     ("get", f"{ADMIN}access-requests/", HTTPStatus.OK),
     ("post", f"{ADMIN}access-requests/{{id}}/approve/", HTTPStatus.OK),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/", HTTPStatus.OK),
+    ("get", f"{ADMIN}groups/", HTTPStatus.OK),
+    ("post", f"{ADMIN}groups/", HTTPStatus.CREATED),
+    ("get", f"{ADMIN}groups/{{id}}/", HTTPStatus.OK),
+    ("patch", f"{ADMIN}groups/{{id}}/", HTTPStatus.OK),
+    ("delete", f"{ADMIN}groups/{{id}}/", HTTPStatus.NO_CONTENT),
+    ("get", f"{ADMIN}permissions/", HTTPStatus.OK),
     ("get", "/api/v1/health/", HTTPStatus.OK),
     ("get", MIGRATE, HTTPStatus.OK),
     ("post", MIGRATE, HTTPStatus.OK),
@@ -82,7 +88,14 @@ CONTRACT_REQUEST_BODIES = [
     ("post", f"{AUTH}mfa/verify/", {"mfa_token", "code"}, set()),
     ("delete", f"{AUTH}mfa/totp/", {"code"}, set()),
     ("post", f"{AUTH}mfa/totp/confirm/", {"code"}, set()),
-    ("patch", f"{ADMIN}users/{{id}}/", set(), {"role", "status", "full_name"}),
+    (
+        "patch",
+        f"{ADMIN}users/{{id}}/",
+        set(),
+        {"role", "status", "full_name", "groups"},
+    ),
+    ("post", f"{ADMIN}groups/", {"name"}, {"permissions"}),
+    ("patch", f"{ADMIN}groups/{{id}}/", set(), {"name", "permissions"}),
     ("post", f"{ADMIN}access-requests/{{id}}/approve/", set(), {"role", "note"}),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/", set(), {"note"}),
 ]
@@ -100,6 +113,11 @@ USER_FIELDS = {
     "date_joined",
     "last_login",
 }
+# GET me/ adds what the user may do; the admin API adds the user's group ids.
+ME_FIELDS = USER_FIELDS | {"groups", "permissions"}
+ADMIN_USER_FIELDS = USER_FIELDS | {"groups"}
+GROUP_FIELDS = {"id", "name", "permissions", "system"}
+PERMISSION_FIELDS = {"permission", "name"}
 SESSION_FIELDS = {"id", "user_agent", "ip", "created_at", "last_used_at", "current"}
 ACCESS_REQUEST_FIELDS = {
     "id",
@@ -122,7 +140,7 @@ CONTRACT_RESPONSE_BODIES = [
     ("post", f"{AUTH}code/request/", HTTPStatus.ACCEPTED, {"detail"}),
     ("post", f"{AUTH}code/confirm/", HTTPStatus.OK, {"access", "refresh", "user"}),
     ("post", f"{AUTH}refresh/", HTTPStatus.OK, {"access", "refresh"}),
-    ("get", f"{AUTH}me/", HTTPStatus.OK, USER_FIELDS),
+    ("get", f"{AUTH}me/", HTTPStatus.OK, ME_FIELDS),
     ("patch", f"{AUTH}me/", HTTPStatus.OK, USER_FIELDS),
     ("post", f"{AUTH}request-access/", HTTPStatus.ACCEPTED, {"detail"}),
     ("post", f"{AUTH}password/reset/", HTTPStatus.ACCEPTED, {"detail"}),
@@ -130,9 +148,12 @@ CONTRACT_RESPONSE_BODIES = [
     ("post", f"{AUTH}mfa/verify/", HTTPStatus.OK, {"access", "refresh", "user"}),
     ("post", f"{AUTH}mfa/totp/", HTTPStatus.OK, {"secret", "otpauth_uri", "qr_svg"}),
     ("post", f"{AUTH}mfa/totp/confirm/", HTTPStatus.OK, {"recovery_codes"}),
-    ("get", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, USER_FIELDS),
-    ("post", f"{ADMIN}users/", HTTPStatus.CREATED, USER_FIELDS),
-    ("patch", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, USER_FIELDS),
+    ("get", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, ADMIN_USER_FIELDS),
+    ("post", f"{ADMIN}users/", HTTPStatus.CREATED, ADMIN_USER_FIELDS),
+    ("patch", f"{ADMIN}users/{{id}}/", HTTPStatus.OK, ADMIN_USER_FIELDS),
+    ("post", f"{ADMIN}groups/", HTTPStatus.CREATED, GROUP_FIELDS),
+    ("get", f"{ADMIN}groups/{{id}}/", HTTPStatus.OK, GROUP_FIELDS),
+    ("patch", f"{ADMIN}groups/{{id}}/", HTTPStatus.OK, GROUP_FIELDS),
     (
         "post",
         f"{ADMIN}access-requests/{{id}}/approve/",
@@ -182,6 +203,13 @@ CONTRACT_ERRORS = [
     ("get", f"{ADMIN}access-requests/", {401, 403}),
     ("post", f"{ADMIN}access-requests/{{id}}/approve/", {401, 403, 404}),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/", {401, 403, 404}),
+    ("get", f"{ADMIN}groups/", {401, 403}),
+    ("post", f"{ADMIN}groups/", {400, 401, 403}),
+    ("get", f"{ADMIN}groups/{{id}}/", {401, 403, 404}),
+    ("patch", f"{ADMIN}groups/{{id}}/", {400, 401, 403, 404}),
+    ("delete", f"{ADMIN}groups/{{id}}/", {400, 401, 403, 404}),
+    ("get", f"{ADMIN}permissions/", {401, 403}),
+    ("post", "/api/v1/resources/{id}/share/", {401, 403, 404}),
     ("get", MIGRATE, {401, 403}),
     ("post", MIGRATE, {401, 403}),
 ]
@@ -215,6 +243,11 @@ BEARER_OPERATIONS = [
     ("get", f"{ADMIN}access-requests/"),
     ("post", f"{ADMIN}access-requests/{{id}}/approve/"),
     ("post", f"{ADMIN}access-requests/{{id}}/reject/"),
+    ("get", f"{ADMIN}groups/"),
+    ("post", f"{ADMIN}groups/"),
+    ("patch", f"{ADMIN}groups/{{id}}/"),
+    ("delete", f"{ADMIN}groups/{{id}}/"),
+    ("get", f"{ADMIN}permissions/"),
     ("get", MIGRATE),
     ("post", MIGRATE),
 ]
@@ -360,8 +393,10 @@ def test_sessions_list_is_a_plain_list_of_sessions(schema):
 @pytest.mark.parametrize(
     ("path", "item_fields"),
     [
-        (f"{ADMIN}users/", USER_FIELDS),
+        (f"{ADMIN}users/", ADMIN_USER_FIELDS),
         (f"{ADMIN}access-requests/", ACCESS_REQUEST_FIELDS),
+        (f"{ADMIN}groups/", GROUP_FIELDS),
+        (f"{ADMIN}permissions/", PERMISSION_FIELDS),
     ],
 )
 def test_admin_lists_are_pages(schema, path, item_fields):
@@ -380,6 +415,8 @@ def test_admin_lists_are_pages(schema, path, item_fields):
             {"status", "role", "search", "ordering", "page", "page_size"},
         ),
         (f"{ADMIN}access-requests/", {"status", "page", "page_size"}),
+        (f"{ADMIN}groups/", {"search", "ordering", "page", "page_size"}),
+        (f"{ADMIN}permissions/", {"search", "page", "page_size"}),
     ],
 )
 def test_admin_lists_document_their_query_parameters(schema, path, parameters):
@@ -388,6 +425,22 @@ def test_admin_lists_document_their_query_parameters(schema, path, parameters):
     names = {p["name"] for p in documented if p["in"] == "query"}
 
     assert parameters <= names
+
+
+def test_a_groups_permissions_are_documented_as_codename_strings(schema):
+    group = schema["components"]["schemas"]["Group"]
+
+    permissions = group["properties"]["permissions"]
+
+    assert permissions["type"] == "array"
+    assert permissions["items"]["type"] == "string"
+
+
+def test_me_lists_groups_and_permissions_as_strings(schema):
+    me = _json_response(schema, "get", f"{AUTH}me/", HTTPStatus.OK)
+
+    for name in ("groups", "permissions"):
+        assert me["properties"][name]["items"]["type"] == "string", name
 
 
 def test_access_request_status_filter_lists_the_contract_states(schema):
@@ -596,3 +649,13 @@ def test_a_delete_that_declares_no_body_documents_none(schema):
     operation = _operation(schema, "delete", "/api/v1/resources/{id}/")
 
     assert "requestBody" not in operation
+
+
+def test_resource_file_component_lists_variants_as_urls_by_size(schema):
+    file = schema["components"]["schemas"]["ResourceFile"]
+
+    variants = file["properties"]["variants"]
+
+    assert "variants" in file["required"]
+    assert variants["type"] == "object"
+    assert variants["additionalProperties"] == {"type": "string", "format": "uri"}

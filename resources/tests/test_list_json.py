@@ -41,6 +41,14 @@ def varied_resources(approved_user, user_factory, resource_factory):
     )
     add_files(rich, 2)
     add_files(plain, 1)
+    ResourceFile.objects.create(  # an image: its file JSON lists variants
+        resource=plain,
+        file=f"resources/{plain.pk}/photo.png",
+        name="photo.png",
+        content_type="image/png",
+        size=1,
+        checksum="0" * 64,
+    )
     services.resource_share(resource=rich, actor=other)
     return [plain, rich]
 

@@ -59,7 +59,15 @@ def test_allowed_types_are_stored_with_the_type_of_their_bytes(
 
     assert response.status_code == HTTPStatus.CREATED, response.content
     body = response.json()
-    assert set(body) == {"id", "name", "url", "content_type", "size", "created_at"}
+    assert set(body) == {
+        "id",
+        "name",
+        "url",
+        "variants",
+        "content_type",
+        "size",
+        "created_at",
+    }
     assert (body["name"], body["content_type"], body["size"]) == (
         name,
         expected,

@@ -1,6 +1,7 @@
 """Retries queued file removals, then removes stored files that no row points at.
 
-Only this deployment's STORAGE_PREFIX is scanned: a bucket may hold other
+Image variants (`<original>.thumbs/...`) count as referenced while their original
+is. Only this deployment's STORAGE_PREFIX is scanned: a bucket may hold other
 deployments' files (a staging copy), and none of their rows are in this database.
 """
 
@@ -17,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.file_deletions import file_deletions_run
+from core.image_variants import variant_original, variants_delete
 from core.models import FileDeletion
 
 
@@ -93,17 +95,21 @@ class Command(BaseCommand):
         orphans = []
         for folder in folders:
             for path in stored_paths(folder):
-                if path in known:
+                # A variant is kept while its original is.
+                if path in known or variant_original(path) in known:
                     continue
                 if default_storage.get_modified_time(path) > cutoff:
                     continue
                 orphans.append(path)
+        removed_with_original = set(orphans)
         for path in orphans:
             self.stdout.write(
                 f"{'Would remove' if dry_run else 'Removing'} orphan {path}"
             )
-            if not dry_run:
-                default_storage.delete(path)
+            if dry_run or variant_original(path) in removed_with_original:
+                continue
+            variants_delete(path)  # its folder too, young variants included
+            default_storage.delete(path)
         self.stdout.write(
             f"Orphans: {len(orphans)}{' (dry run)' if dry_run else ' removed'}."
         )
