@@ -397,7 +397,7 @@ def test_every_flow_block_states_each_answer_and_follows_the_port():
         f"{block.document} line {block.line}: a hard-coded port;"
         " use http://localhost:${PORT:-8000}"
         for block in BLOCKS
-        if re.search(r"localhost:\d", block.text)
+        if re.search(r"(localhost|127\.0\.0\.1):\d", block.text)
     ]
     problems += [
         f"{block.document} line {block.line}: a skip marker without its reason"
