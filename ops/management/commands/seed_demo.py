@@ -43,6 +43,11 @@ class Command(BaseCommand):
         )
         for label, email, password in rows:
             self.stdout.write(f"  {label:<16} {email:<22} {password}")
+        # token_urlsafe passwords need no quoting in a shell.
+        self.stdout.write(
+            "For the README's curl examples, paste in the terminal you run them in:\n"
+            f"  export ADMIN_PASSWORD={rows[0][2]} USER_PASSWORD={rows[1][2]}"
+        )
 
     def _admin(self) -> str:
         return self._with_new_password(ADMIN_EMAIL, self._create_admin)
