@@ -6,7 +6,6 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from config.database import database_from_url
@@ -18,12 +17,15 @@ from config.observability import (
     sentry_init,
     traces_sample_rate_from_env,
 )
+from config.refusals import StartupProblems
 from core.file_types import EXTENSIONS
 from core.storage import LOCAL, default_storage_config
 from core.storage.options import file_url_expire_seconds, storage_prefix
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
+# Each refused setting is noted here and all are reported together at the end.
+_problems = StartupProblems()
 
 VERSION = env_str("GATEHOUSE_VERSION", "0.1.0")
 # /health answers from a readiness result at most this old (seconds, per process).
@@ -250,7 +252,9 @@ GOOGLE_CERTS_URL = env_str(
 )
 # Identity providers whose own bearer tokens the API accepts (README: "Tokens from
 # an external identity provider"); an empty list turns the feature off.
-EXTERNAL_JWT_ISSUERS = external_jwt_issuers_from_env(is_production=IS_PRODUCTION)
+EXTERNAL_JWT_ISSUERS: list[dict] = _problems.gathered(
+    lambda: external_jwt_issuers_from_env(is_production=IS_PRODUCTION), fallback=[]
+)
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
         "APPS": (
@@ -360,7 +364,7 @@ CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]
 # credentials; without the cookie no origin needs them.
 CORS_ALLOW_CREDENTIALS = JWT_REFRESH_COOKIE
 if CORS_ALLOW_CREDENTIALS and "*" in CORS_ALLOWED_ORIGINS:
-    raise ImproperlyConfigured(
+    _problems.add(
         "CORS_ORIGINS must list each frontend's origin when JWT_REFRESH_COOKIE is on, "
         "not '*'"
     )
@@ -372,7 +376,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "assets/"  # relative, like STATIC_URL: Django prepends the script prefix
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "assets")
 STORAGES = {
-    "default": default_storage_config(),
+    "default": _problems.gathered(
+        default_storage_config, fallback={"BACKEND": LOCAL.path}
+    ),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if IS_PRODUCTION
@@ -386,8 +392,10 @@ WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 
 USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != LOCAL.path
 # Every stored key starts with this folder, so deployments can share a bucket.
-STORAGE_PREFIX = storage_prefix(base_url=BASE_URL)
-FILE_URL_EXPIRE_SECONDS = file_url_expire_seconds()
+STORAGE_PREFIX = _problems.gathered(
+    lambda: storage_prefix(base_url=BASE_URL), fallback="gatehouse"
+)
+FILE_URL_EXPIRE_SECONDS = _problems.gathered(file_url_expire_seconds, fallback=900)
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
 ALLOWED_UPLOAD_TYPES = env_list("ALLOWED_UPLOAD_TYPES", default=list(EXTENSIONS))
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
@@ -492,19 +500,21 @@ if TUNNEL_HOST or URL_PREFIX:
     # visitor used https, so absolute URLs and CSRF origin checks use https.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# --- Refuse to start in production with an unsafe configuration -----------------
+# --- Refuse to start with an unsafe or broken configuration, naming every problem -
 if IS_PRODUCTION:
-    from config.production_checks import refuse_unsafe_production
+    from config.production_checks import unsafe_production_settings
 
-    refuse_unsafe_production(
+    for _problem in unsafe_production_settings(
         secret_key=SECRET_KEY,
         jwt_secret_key=JWT_SECRET_KEY,
         database_engine=DATABASES["default"]["ENGINE"],
         allow_sqlite=env_bool("ALLOW_SQLITE_IN_PRODUCTION", default=False),
-        uses_cloud_storage=USE_CLOUD_STORAGE,
+        # Asked for, even when the provider's settings were refused above: that
+        # refusal is the problem to name, not local media.
+        uses_cloud_storage=env_bool("USE_CLOUD_STORAGE", default=False),
         allow_local_media=env_bool("ALLOW_LOCAL_MEDIA_IN_PRODUCTION", default=False),
-    )
+    ):
+        _problems.add(_problem)
 if SIGNUP_MODE not in {"approval", "open", "closed"}:
-    raise SystemExit(
-        f"SIGNUP_MODE must be approval, open or closed, not {SIGNUP_MODE!r}"
-    )
+    _problems.add(f"SIGNUP_MODE must be approval, open or closed, not {SIGNUP_MODE!r}")
+_problems.refuse_if_any(is_production=IS_PRODUCTION)
