@@ -19,12 +19,15 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-# DEBUG only here, on loopback; random keys go into .env once, never replaced.
+# DEBUG only here, for a server on loopback; random keys go into .env once, never
+# replaced. With DEBUG, BASE_URL (links in emails) follows PORT unless it is set, so
+# seed_demo, which prints where the server is, gets the server's environment.
+LOCAL_SERVER_ENV := DEBUG=true PORT=$(PORT)
 run: $(STAMP)
 	$(BIN)/python manage.py dev_secrets
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py seed_demo
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(LOCAL_SERVER_ENV) $(BIN)/python manage.py seed_demo
+	$(LOCAL_SERVER_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -43,11 +43,15 @@ JWT_SECRET_KEY = env_str("JWT_SECRET_KEY") or DEVELOPMENT_JWT_SECRET_KEY
 
 # Render names the service's public host; it is the default public URL there.
 RENDER_EXTERNAL_HOSTNAME = env_str("RENDER_EXTERNAL_HOSTNAME")
+# A local server's links follow the port it was started on (`PORT=9000 make run`).
+# Only with DEBUG, which production never has: hosts such as Render set PORT for
+# the server behind their proxy, which is no address to mail anyone.
+_local_port = env_int("PORT", default=8000) if DEBUG else 8000
 BASE_URL = env_str(
     "BASE_URL",
     f"https://{RENDER_EXTERNAL_HOSTNAME}"
     if RENDER_EXTERNAL_HOSTNAME
-    else "http://localhost:8000",
+    else f"http://localhost:{_local_port}",
 ).rstrip("/")
 _base_host = urlsplit(BASE_URL).hostname or "localhost"
 ALLOWED_HOSTS = env_list(
