@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+):
-#   make run    virtualenv, install, migrate SQLite, demo data, runserver on $(PORT)
-#   make test   virtualenv, install, the whole test suite
+#   make run    virtualenv, install the runtime, migrate SQLite, demo data, runserver
+#               on $(PORT)
+#   make test   virtualenv, install the runtime and the test tools, the whole suite
 #   make bench  the speed benchmark on PostgreSQL (README "Performance")
 #   make fuzz   a longer, randomized Schemathesis run (README "Tests and CI")
 #   make client the typed TypeScript client from the OpenAPI schema, checked with
@@ -9,24 +10,39 @@ PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
+# Two stamps: `make run` needs only requirements.txt; `make test` and the tools also
+# requirements-dev.txt (which includes it). .ci/run relies on `make test` and STAMP.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
+# pip compiles byte-code as it installs (--no-compile was tried: it saved less at
+# install than every later start spent compiling, more so where the environment
+# sets PYTHONDONTWRITEBYTECODE and nothing compiled at import is kept).
+PIP_INSTALL := $(BIN)/python -m pip install --quiet
 
 .PHONY: run test fuzz client test-browser chromium wrk bench lint typecheck format migrate check-migrations
 
+# The pip that venv brings is used as it is: upgrading it cost every fresh venv a
+# round trip to the index and a reinstall.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
+	$(PIP_INSTALL) -r requirements.txt
+	touch $@
 
 $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	$(PIP_INSTALL) -r requirements-dev.txt
+	touch $(RUNTIME_STAMP) $@
 
-# DEBUG only here, on loopback; random keys go into .env once, never replaced.
-run: $(STAMP)
+# DEBUG only here, for a server on loopback; random keys go into .env once, never
+# replaced. With DEBUG, BASE_URL (links in emails) follows PORT unless it is set, so
+# seed_demo, which prints where the server is, gets the server's environment.
+LOCAL_SERVER_ENV := DEBUG=true PORT=$(PORT)
+run: $(RUNTIME_STAMP)
 	$(BIN)/python manage.py dev_secrets
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py seed_demo
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(LOCAL_SERVER_ENV) $(BIN)/python manage.py seed_demo
+	$(LOCAL_SERVER_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -6,7 +6,6 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from config.database import database_from_url
@@ -18,6 +17,7 @@ from config.observability import (
     sentry_init,
     traces_sample_rate_from_env,
 )
+from config.refusals import StartupProblems
 from core.file_types import EXTENSIONS
 from core.storage import LOCAL, default_storage_config
 from core.storage.options import (
@@ -29,6 +29,8 @@ from core.storage.options import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
+# Each refused setting is noted here and all are reported together at the end.
+_problems = StartupProblems()
 
 VERSION = env_str("GATEHOUSE_VERSION", "0.1.0")
 # /health answers from a readiness result at most this old (seconds, per process).
@@ -46,11 +48,15 @@ JWT_SECRET_KEY = env_str("JWT_SECRET_KEY") or DEVELOPMENT_JWT_SECRET_KEY
 
 # Render names the service's public host; it is the default public URL there.
 RENDER_EXTERNAL_HOSTNAME = env_str("RENDER_EXTERNAL_HOSTNAME")
+# A local server's links follow the port it was started on (`PORT=9000 make run`).
+# Only with DEBUG, which production never has: hosts such as Render set PORT for
+# the server behind their proxy, which is no address to mail anyone.
+_local_port = env_int("PORT", default=8000) if DEBUG else 8000
 BASE_URL = env_str(
     "BASE_URL",
     f"https://{RENDER_EXTERNAL_HOSTNAME}"
     if RENDER_EXTERNAL_HOSTNAME
-    else "http://localhost:8000",
+    else f"http://localhost:{_local_port}",
 ).rstrip("/")
 _base_host = urlsplit(BASE_URL).hostname or "localhost"
 ALLOWED_HOSTS = env_list(
@@ -267,7 +273,9 @@ GOOGLE_CERTS_URL = env_str(
 )
 # Identity providers whose own bearer tokens the API accepts (README: "Tokens from
 # an external identity provider"); an empty list turns the feature off.
-EXTERNAL_JWT_ISSUERS = external_jwt_issuers_from_env(is_production=IS_PRODUCTION)
+EXTERNAL_JWT_ISSUERS: list[dict] = _problems.gathered(
+    lambda: external_jwt_issuers_from_env(is_production=IS_PRODUCTION), fallback=[]
+)
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
         "APPS": (
@@ -379,7 +387,7 @@ CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]
 # credentials; without the cookie no origin needs them.
 CORS_ALLOW_CREDENTIALS = JWT_REFRESH_COOKIE
 if CORS_ALLOW_CREDENTIALS and "*" in CORS_ALLOWED_ORIGINS:
-    raise ImproperlyConfigured(
+    _problems.add(
         "CORS_ORIGINS must list each frontend's origin when JWT_REFRESH_COOKIE is on, "
         "not '*'"
     )
@@ -391,7 +399,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "assets/"  # relative, like STATIC_URL: Django prepends the script prefix
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "assets")
 STORAGES = {
-    "default": default_storage_config(),
+    "default": _problems.gathered(
+        default_storage_config, fallback={"BACKEND": LOCAL.path}
+    ),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if IS_PRODUCTION
@@ -405,24 +415,25 @@ WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 
 USE_CLOUD_STORAGE = STORAGES["default"]["BACKEND"] != LOCAL.path
 # Every stored key starts with this folder, so deployments can share a bucket.
-STORAGE_PREFIX = storage_prefix(base_url=BASE_URL)
-FILE_URL_EXPIRE_SECONDS = file_url_expire_seconds()
+STORAGE_PREFIX = _problems.gathered(
+    lambda: storage_prefix(base_url=BASE_URL), fallback="gatehouse"
+)
+FILE_URL_EXPIRE_SECONDS = _problems.gathered(file_url_expire_seconds, fallback=900)
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
 # Image variants (`?thumb=` on a file's URL, core/image_variants.py): only these
 # sizes are made. "WxH" fits inside the box keeping the aspect, 0 meaning any;
 # "WxHc" crops to exactly WxH.
-THUMB_SIZES = thumb_sizes()
+THUMB_SIZES = _problems.gathered(thumb_sizes, fallback=[])
 # Larger images are refused a variant (a decompression bomb), before they are decoded.
-THUMB_MAX_PIXELS = thumb_max_pixels()
+THUMB_MAX_PIXELS = _problems.gathered(thumb_max_pixels, fallback=50_000_000)
 ALLOWED_UPLOAD_TYPES = env_list("ALLOWED_UPLOAD_TYPES", default=list(EXTENSIONS))
 FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedUploadHandler"]
 # Upload by URL (core/url_fetch.py): the ports a URL may name, and its timeouts in
 # seconds (connecting; the whole fetch, redirects and a slow body included).
 _upload_url_ports = env_list("UPLOAD_URL_ALLOWED_PORTS", default=["80", "443"])
 if not all(port.isdigit() and 0 < int(port) < 65536 for port in _upload_url_ports):
-    raise ImproperlyConfigured(
-        "UPLOAD_URL_ALLOWED_PORTS must list port numbers, such as 80,443"
-    )
+    _problems.add("UPLOAD_URL_ALLOWED_PORTS must list port numbers, such as 80,443")
+    _upload_url_ports = ["80", "443"]
 UPLOAD_URL_ALLOWED_PORTS = [int(port) for port in _upload_url_ports]
 UPLOAD_URL_CONNECT_TIMEOUT = env_int("UPLOAD_URL_CONNECT_TIMEOUT", default=5)
 UPLOAD_URL_TIMEOUT = env_int("UPLOAD_URL_TIMEOUT", default=30)
@@ -527,19 +538,21 @@ if TUNNEL_HOST or URL_PREFIX:
     # visitor used https, so absolute URLs and CSRF origin checks use https.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# --- Refuse to start in production with an unsafe configuration -----------------
+# --- Refuse to start with an unsafe or broken configuration, naming every problem -
 if IS_PRODUCTION:
-    from config.production_checks import refuse_unsafe_production
+    from config.production_checks import unsafe_production_settings
 
-    refuse_unsafe_production(
+    for _problem in unsafe_production_settings(
         secret_key=SECRET_KEY,
         jwt_secret_key=JWT_SECRET_KEY,
         database_engine=DATABASES["default"]["ENGINE"],
         allow_sqlite=env_bool("ALLOW_SQLITE_IN_PRODUCTION", default=False),
-        uses_cloud_storage=USE_CLOUD_STORAGE,
+        # Asked for, even when the provider's settings were refused above: that
+        # refusal is the problem to name, not local media.
+        uses_cloud_storage=env_bool("USE_CLOUD_STORAGE", default=False),
         allow_local_media=env_bool("ALLOW_LOCAL_MEDIA_IN_PRODUCTION", default=False),
-    )
+    ):
+        _problems.add(_problem)
 if SIGNUP_MODE not in {"approval", "open", "closed"}:
-    raise SystemExit(
-        f"SIGNUP_MODE must be approval, open or closed, not {SIGNUP_MODE!r}"
-    )
+    _problems.add(f"SIGNUP_MODE must be approval, open or closed, not {SIGNUP_MODE!r}")
+_problems.refuse_if_any(is_production=IS_PRODUCTION)

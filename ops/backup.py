@@ -44,6 +44,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.postgresql.client import DatabaseClient
 from django.utils import timezone
 
+from ops.counts import counted
 from ops.database_copy import SEEDED_BY_MIGRATE
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ def _backup_write(
         tables, file_names = _dump(vendor, dump)
         with dump.open("rb") as source:
             database = place.write(f"{name}/{dump_name}", source)
-    log(f"Copying {len(file_names)} stored files...")
+    log(f"Copying {counted(len(file_names), 'stored file')}...")
     files: list[dict[str, Any]] = []
     missing: list[str] = []
     for file_name in file_names:
@@ -295,7 +296,8 @@ def backup_restore(
         if not replace:
             _ensure_database_empty()
         present = _files_present(files, replace=replace)
-        log(f"Restoring {len(files) - len(present)} files ({len(present)} present)...")
+        restoring = counted(len(files) - len(present), "file")
+        log(f"Restoring {restoring} ({len(present)} present)...")
         for entry in files:
             if entry["name"] not in present:
                 _file_restore(place, name, entry)
@@ -304,7 +306,7 @@ def backup_restore(
     restored = _row_counts(list(database["tables"]))
     if restored != database["tables"]:
         differing = [
-            f"{table}: {restored.get(table)} rows, backup {count}"
+            f"{table}: {counted(restored.get(table) or 0, 'row')}, backup {count}"
             for table, count in database["tables"].items()
             if restored.get(table) != count
         ]
@@ -585,7 +587,9 @@ def _ensure_database_empty() -> None:
     ]
     holding = {table: n for table, n in _row_counts(tables).items() if n}
     if holding:
-        shown = ", ".join(f"{table} ({n} rows)" for table, n in sorted(holding.items()))
+        shown = ", ".join(
+            f"{table} ({counted(n, 'row')})" for table, n in sorted(holding.items())
+        )
         raise BackupError(
             f"The database already holds data: {shown}. Nothing was restored. "
             "Restore into an empty database, or pass --replace to overwrite it."
@@ -610,7 +614,9 @@ def _files_present(files: list[dict[str, Any]], *, replace: bool) -> set[str]:
     if different and not replace:
         shown = ", ".join(different[:5]) + (", ..." if len(different) > 5 else "")
         raise BackupError(
-            f"{len(different)} stored files differ from the backup's ({shown}). "
+            f"{counted(len(different), 'stored file')} "
+            f"{'differs' if len(different) == 1 else 'differ'} "
+            f"from the backup's ({shown}). "
             "Nothing was restored. Pass --replace to overwrite them."
         )
     return present

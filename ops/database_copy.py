@@ -29,6 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from config.database import database_from_url
+from ops.counts import counted
 from ops.migrations_service import migrate_quietly, migration_lock
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ def database_copy(
             _target_empty(copied)
             for model in copied:
                 _model_copy(model, batch_size)
-                log(f"{model._meta.label}: {source_counts[model._meta.label]} rows")
+                log(
+                    f"{model._meta.label}: {counted(source_counts[model._meta.label], 'row')}"
+                )
             _sequences_reset(copied)
             _counts_verify(copied, source_counts)
         return DatabaseCopyResult(copied=True, rows=source_counts)
@@ -272,7 +275,8 @@ def _difference_message(
     source_counts: dict[str, int], target_counts: dict[str, int]
 ) -> str:
     differing = [
-        f"{label} ({target_counts[label]} rows, source {source_counts[label]})"
+        f"{label} ({counted(target_counts[label], 'row')}, "
+        f"source {source_counts[label]})"
         for label in source_counts
         if target_counts[label] != source_counts[label]
     ]

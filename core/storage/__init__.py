@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from config.env import env_bool, env_str
+from config.refusals import refuse
 from core.storage import options
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def default_storage_config() -> dict:
     provider = env_str("CLOUD_STORAGE_PROVIDER").lower()
     backend = CLOUD_PROVIDERS.get(provider)
     if backend is None:
-        options.refuse(
+        refuse(
             "CLOUD_STORAGE_PROVIDER must be s3, gcs or cloudinary when "
             f"USE_CLOUD_STORAGE=true, not {provider!r}"
         )

@@ -9,10 +9,11 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.refusals import Refusal, refuse
 
 _CLOUDINARY_URL_OPTIONS = {"upload_prefix", "secure_distribution", "private_cdn"}
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -69,16 +70,14 @@ def storage_prefix(*, base_url: str) -> str:
     return prefix
 
 
-def refuse(problem: str) -> NoReturn:
-    raise SystemExit(f"Gatehouse refuses to start: {problem}.")
-
-
 def _required(name: str, *, provider: str, fallbacks: tuple[str, ...] = ()) -> str:
     for candidate in (name, *fallbacks):
         if value := env_str(candidate):
             return value
     either = f" (or {' or '.join(fallbacks)})" if fallbacks else ""
-    refuse(f"{name}{either} is not set; CLOUD_STORAGE_PROVIDER={provider} needs it")
+    raise Refusal(
+        f"{name}{either} is not set; CLOUD_STORAGE_PROVIDER={provider} needs it"
+    )
 
 
 def _custom_domain() -> str | None:

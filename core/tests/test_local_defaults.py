@@ -121,3 +121,77 @@ def test_keys_written_by_dev_secrets_read_back_unchanged_through_dotenv(tmp_path
 
     loaded = dotenv_values(env_file)  # what config/settings.py's load_dotenv reads
     assert loaded == _values(env_file)
+
+
+# --- BASE_URL follows the port a local server is started on ---------------------
+
+
+def test_with_debug_base_url_follows_the_port(tmp_path):
+    base_url = _settings_value("BASE_URL", tmp_path, DEBUG="true", PORT="9000")
+
+    assert base_url == "http://localhost:9000"
+
+
+def test_without_debug_a_port_does_not_move_base_url(tmp_path):
+    # Hosts such as Render set PORT for the server behind their proxy.
+    assert _settings_value("BASE_URL", tmp_path, PORT="10000") == (
+        "http://localhost:8000"
+    )
+
+
+def test_a_base_url_that_is_set_wins_over_the_port(tmp_path):
+    base_url = _settings_value(
+        "BASE_URL",
+        tmp_path,
+        DEBUG="true",
+        PORT="9000",
+        BASE_URL="https://dev.example.com",
+    )
+
+    assert base_url == "https://dev.example.com"
+
+
+def test_a_server_started_as_make_run_does_links_emails_to_its_own_port(
+    served_database_template, tmp_path
+):
+    database = database_copy(served_database_template, tmp_path / "served")
+    port = free_port()
+    env = clean_env(database, DEBUG="true", PORT=str(port))
+    seeded = manage("seed_demo", env=env)
+    output = tmp_path / "server.out"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                f"127.0.0.1:{port}",
+                "--noreload",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, process=process, timeout=30)
+
+            reply = http_request(
+                port,
+                "POST",
+                "/api/v1/auth/register/",
+                json_body={
+                    "email": "sam@example.com",
+                    "password": "a-long-passphrase",
+                    "full_name": "Sam",
+                },
+            )
+        finally:
+            stop(process)
+
+    printed = output.read_text()
+    assert f"Server: http://localhost:{port}/" in seeded.stdout
+    assert reply.status == HTTPStatus.CREATED
+    assert f"http://localhost:{port}/admin/accounts/accessrequest/" in printed
+    assert "localhost:8000" not in printed

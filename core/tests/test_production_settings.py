@@ -1,14 +1,16 @@
-"""IS_PRODUCTION=true refuses unsafe configuration with one clear line."""
+"""IS_PRODUCTION=true refuses unsafe configuration, naming every problem at once."""
 
 import os
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from dotenv import dotenv_values
 
 GOOD = {
     "IS_PRODUCTION": "true",
@@ -209,3 +211,48 @@ def test_production_requires_mfa_of_admins_unless_turned_off(env, required):
     )
 
     assert result.stdout.strip().splitlines()[-1] == required, result.stderr
+
+
+def test_every_problem_is_listed_in_one_run_one_per_line():
+    broken = {
+        "SECRET_KEY": "",
+        "DATABASE_URL": "sqlite:///db.sqlite3",
+        "CLOUD_STORAGE_BUCKET": "",
+        "SIGNUP_MODE": "invite-only",
+    }
+
+    result = manage("check", "--deploy", **{**GOOD, **broken})
+
+    assert result.returncode == 1
+    header, *problems = result.stderr.strip().splitlines()
+    assert header == "Gatehouse refuses to start with IS_PRODUCTION=true, 4 problems:"
+    assert [line.split()[1] for line in problems] == [
+        "CLOUD_STORAGE_BUCKET",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "SIGNUP_MODE",
+    ]
+    assert all(line.startswith("- ") for line in problems)
+
+
+def _readme_block(marker: str) -> str:
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    after = readme.split(f"<!-- {marker}", 1)[1]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_minimal_production_env_passes_check_deploy(tmp_path):
+    subprocess.run(  # noqa: S603
+        ["/bin/bash", "-euc", _readme_block("production-env")],  # noqa: S607
+        cwd=tmp_path,
+        check=True,
+        timeout=30,
+    )
+    env = {k: v or "" for k, v in dotenv_values(tmp_path / ".env").items()}
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+
+    assert env["IS_PRODUCTION"] == "true"
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+    assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600

@@ -273,7 +273,9 @@ def test_a_file_missing_from_storage_is_listed_and_fails_the_run(demo, tmp_path)
     lost = ResourceFile.objects.order_by("file").first().file.name
     (Path(settings.MEDIA_ROOT) / lost).unlink()
 
-    with pytest.raises(CommandError, match="1 stored files that rows point at"):
+    with pytest.raises(
+        CommandError, match="1 stored file that rows point at was missing"
+    ):
         call_command("backup", output=tmp_path / "backups", verbosity=0)
 
     manifest = json.loads((_only_backup(tmp_path / "backups") / MANIFEST).read_text())
@@ -390,6 +392,6 @@ def test_a_file_lost_from_the_bucket_comes_back_from_the_backup_in_it(
     )
 
     assert result.returncode == 0, result.stderr
-    assert f"1 files written and {demo['files'] - 1} already present" in result.stdout
+    assert f"1 file written and {demo['files'] - 1} already present" in result.stdout
     after = _objects(s3_client, bucket)
     assert {key: sha for key, sha in after.items() if key in uploads} == uploads

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from ops.backup import BackupError, FolderPlace, Place, backup_create, storage_place
+from ops.counts import counted
 
 
 class Command(BaseCommand):
@@ -48,8 +49,9 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Backup {place.describe(result.name)} written: "
-                f"{len(result.tables)} tables, {rows} rows, "
-                f"{result.files} files ({result.files_bytes} bytes)."
+                f"{counted(len(result.tables), 'table')}, {counted(rows, 'row')}, "
+                f"{counted(result.files, 'file')} "
+                f"({counted(result.files_bytes, 'byte')})."
             )
         )
         for name in result.removed:
@@ -58,7 +60,8 @@ class Command(BaseCommand):
             for name in result.missing:
                 self.stderr.write(f"Missing from storage: {name}")
             raise CommandError(
-                f"{len(result.missing)} stored files that rows point at were missing "
+                f"{counted(len(result.missing), 'stored file')} that rows point at "
+                f"{'was' if len(result.missing) == 1 else 'were'} missing "
                 "(listed above and in the manifest's missing_files); the backup "
                 "holds everything else."
             )

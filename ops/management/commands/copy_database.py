@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ops.counts import counted
 from ops.database_copy import DatabaseCopyError, database_copy
 
 
@@ -65,12 +66,14 @@ class Command(BaseCommand):
         if result.copied:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Copied {total} rows in {len(result.rows)} tables; "
+                    f"Copied {counted(total, 'row')} in "
+                    f"{counted(len(result.rows), 'table')}; "
                     "row counts verified."
                 )
             )
         else:
             self.stdout.write(
-                f"The target already holds exactly the source's {total} rows; "
+                f"The target already holds exactly the source's "
+                f"{counted(total, 'row')}; "
                 "nothing copied."
             )

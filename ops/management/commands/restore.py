@@ -14,6 +14,7 @@ from ops.backup import (
     backup_restore,
     storage_place,
 )
+from ops.counts import counted
 
 
 class Command(BaseCommand):
@@ -60,9 +61,10 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self.stdout.write(
             self.style.SUCCESS(
-                f"Restored {place.describe(name)}: {len(result.tables)} tables, "
-                f"{sum(result.tables.values())} rows (counts equal to the backup's), "
-                f"{result.files_written} files written and {result.files_present} "
-                "already present (checksums equal)."
+                f"Restored {place.describe(name)}: {counted(len(result.tables), 'table')}, "
+                f"{counted(sum(result.tables.values()), 'row')} "
+                "(counts equal to the backup's), "
+                f"{counted(result.files_written, 'file')} written and "
+                f"{result.files_present} already present (checksums equal)."
             )
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.sites.models import Site
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
@@ -16,6 +18,7 @@ from accounts.models import User
 ADMIN_EMAIL = "admin@example.com"
 USER_EMAIL = "user@example.com"
 PENDING_EMAIL = "pending@example.com"
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 
 class Command(BaseCommand):
@@ -29,6 +32,7 @@ class Command(BaseCommand):
             EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"
         )
         with quiet, transaction.atomic():
+            _site_follow_base_url()
             rows = [
                 ("admin", ADMIN_EMAIL, self._admin()),
                 ("approved user", USER_EMAIL, self._user(USER_EMAIL, approved=True)),
@@ -43,6 +47,11 @@ class Command(BaseCommand):
         )
         for label, email, password in rows:
             self.stdout.write(f"  {label:<16} {email:<22} {password}")
+        self.stdout.write(
+            f"Server: {settings.BASE_URL}/ (the admin at /admin/, the API docs at "
+            "/docs)"
+        )
+        self.stdout.write(f"Emails: {_where_emails_go()}")
         # token_urlsafe passwords need no quoting in a shell.
         self.stdout.write(
             "For the README's curl examples, paste in the terminal you run them in:\n"
@@ -89,3 +98,24 @@ class Command(BaseCommand):
             services.access_request_approve(
                 access_request=request, decided_by=admin, note="Demo approval"
             )
+
+
+def _where_emails_go() -> str:
+    backend = settings.EMAIL_BACKEND
+    if backend == CONSOLE_EMAIL_BACKEND:
+        return "printed in this terminal, by the server (EMAIL_BACKEND is the console)"
+    if backend == "django.core.mail.backends.filebased.EmailBackend":
+        return f"written to files in {settings.EMAIL_FILE_PATH}"
+    if backend == "django.core.mail.backends.smtp.EmailBackend":
+        return f"sent through {settings.EMAIL_HOST}:{settings.EMAIL_PORT} (SMTP)"
+    return f"handed to {backend}"
+
+
+def _site_follow_base_url() -> None:
+    # allauth's mails name the site and link to its domain, which migrate set from
+    # the BASE_URL of its day; a local server on another port moves BASE_URL.
+    domain = urlsplit(settings.BASE_URL).netloc
+    Site.objects.filter(pk=settings.SITE_ID).exclude(domain=domain).update(
+        domain=domain
+    )
+    Site.objects.clear_cache()
