@@ -463,9 +463,24 @@ TASK_WORKER_HEARTBEAT_SECONDS = env_int("TASK_WORKER_HEARTBEAT_SECONDS", default
 TASK_WORKER_STALE_SECONDS = env_int("TASK_WORKER_STALE_SECONDS", default=60)
 
 # --- Email ----------------------------------------------------------------------
+_EMAIL_TO_LOG = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+# Locally emails are printed in the terminal; in production they go out by SMTP,
+# since they carry sign-in codes and reset links, which must never reach a log.
 EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if IS_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
 )
+if IS_PRODUCTION and EMAIL_BACKEND in _EMAIL_TO_LOG:
+    _problems.add(
+        f"EMAIL_BACKEND={EMAIL_BACKEND} would write every email, sign-in codes and "
+        "password reset links included, to the log or the disk; send them by SMTP "
+        "(EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD)"
+    )
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent_emails"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", default=25)

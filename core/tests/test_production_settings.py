@@ -51,6 +51,10 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ({"JWT_SECRET_KEY": "changeme"}, "JWT_SECRET_KEY"),
         ({"DATABASE_URL": "sqlite:///db.sqlite3"}, "DATABASE_URL"),
         ({"USE_CLOUD_STORAGE": "false"}, "USE_CLOUD_STORAGE"),
+        (
+            {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"},
+            "EMAIL_BACKEND",
+        ),
     ],
     ids=[
         "no-secret",
@@ -59,6 +63,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         "weak-jwt-secret",
         "sqlite",
         "local-media",
+        "emails-to-the-log",
     ],
 )
 def test_production_refuses_to_start_with_one_clear_line(override, named):
@@ -256,3 +261,16 @@ def test_the_readme_minimal_production_env_passes_check_deploy(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
     assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600
+
+
+def test_production_sends_emails_by_smtp_by_default():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.EMAIL_BACKEND)",
+        **GOOD,
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == (
+        "django.core.mail.backends.smtp.EmailBackend"
+    )
