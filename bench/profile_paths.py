@@ -4,7 +4,7 @@
         .venv/bin/python bench/profile_paths.py [--requests 300] [--seed]
 
 Seeds (once, or again with --seed) 10 users owning 1,000 resources each, every
-resource with one file, then sends GET /api/v1/auth/me/ (W2),
+resource with one file (`--file-every 5`: as make bench seeds), then sends GET /api/v1/auth/me/ (W2),
 GET /api/v1/resources/?page_size=100 (W3) and POST /api/v1/resources/ (W4, ~200 B,
 a unique body each; the rows it made are deleted afterwards) with a bearer token
 through Django's test client, and prints CPU ms per request from
@@ -46,7 +46,7 @@ W4_BODY = (
 )
 
 
-def seed() -> None:
+def seed(*, file_every: int = 1) -> None:
     from django.db import transaction
 
     from accounts.models import User
@@ -58,7 +58,10 @@ def seed() -> None:
         Resource.objects.all().delete()
         User.objects.filter(email__in=[_email(n) for n in range(USERS)]).delete()
         seed_in_bulk(
-            users=USERS, per_user=RESOURCES_PER_USER, password=PASSWORD, file_every=1
+            users=USERS,
+            per_user=RESOURCES_PER_USER,
+            password=PASSWORD,
+            file_every=file_every,
         )
 
 
@@ -184,6 +187,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seed", action="store_true", help="seed again")
+    parser.add_argument(
+        "--file-every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --seed: a file on every Nth resource (make bench: 5)",
+    )
     parser.add_argument("--only", choices=sorted(PATHS))
     parser.add_argument(
         "--middleware", action="store_true", help="each middleware's own CPU"
@@ -202,7 +212,7 @@ def main() -> None:
 
     remove_created()
     if args.seed or Resource.objects.count() != USERS * RESOURCES_PER_USER:
-        seed()
+        seed(file_every=args.file_every)
     totals = time_middleware() if args.middleware else []
     client = bearer_client()
     for name, path in PATHS.items():
