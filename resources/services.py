@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import User
-from core.audit import Action, record_activity
+from core.audit import Action, activity_entry, insert_with_activity, record_activity
 from core.files import file_remove_now, file_store, files_delete_on_commit
 from core.uploads import checksum_of, validate_upload
 from core.url_fetch import fetched_file
@@ -23,11 +23,15 @@ SHARE_TOKEN_BYTES = 32  # 256 bits; a UUID4 would carry only 122
 def resource_create(
     *, owner: User, title: str, description: str = "", data: Any = None
 ) -> Resource:
-    with transaction.atomic():
-        resource = Resource.objects.create(
-            owner=owner, title=title, description=description, data=data or {}
-        )
-        record_activity(action=Action.RESOURCE_CREATED, actor=owner, target=resource)
+    resource = Resource(
+        owner=owner, title=title, description=description, data=data or {}
+    )
+    insert_with_activity(
+        resource,
+        entry=activity_entry(
+            action=Action.RESOURCE_CREATED, actor=owner, target=resource
+        ),
+    )
     # A new resource has no files: answering it needs no query for them.
     # Django's own prefetch cache, an attribute Model does not declare.
     setattr(  # noqa: B010

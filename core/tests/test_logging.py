@@ -17,7 +17,8 @@ from config.observability import (
     log_format_from_env,
     logging_config,
 )
-from core.logs import JsonFormatter
+from core import logs
+from core.logs import JsonFormatter, url_secrets
 from core.request_id import RequestIdFilter
 from core.tests.gunicorn_process import fetch, gunicorn
 
@@ -214,3 +215,30 @@ def test_gunicorn_text_access_lines_leave_out_the_query_string(tmp_path):
     assert "GET /api/v1/no-such-thing/ 404 " in server.stdout.read_text()
     assert "request_id=text-7" in server.stdout.read_text()
     assert QUERY_SECRET not in server.output()
+
+
+def test_a_path_seen_without_secrets_is_remembered_and_one_with_a_secret_is_not():
+    share_path = f"/api/v1/public/resources/{SHARE_TOKEN}/"
+    assert url_secrets(share_path) == [SHARE_TOKEN]  # the pattern's token, resolved
+
+    assert url_secrets("/api/v1/auth/me/") == []
+    assert url_secrets(share_path) == [SHARE_TOKEN]  # again: resolved each time
+
+    kept = {path for _, path in logs._SECRET_FREE}
+    assert "/api/v1/auth/me/" in kept
+    assert not any(SHARE_TOKEN in path for path in kept)
+
+
+def test_a_remembered_path_is_resolved_again_under_another_urlconf(monkeypatch):
+    assert url_secrets("/api/v1/auth/me/") == []
+    resolved = []
+    resolve = logs._resolve
+    monkeypatch.setattr(
+        logs, "_resolve", lambda path: resolved.append(path) or resolve(path)
+    )
+
+    url_secrets("/api/v1/auth/me/")
+    with override_settings(ROOT_URLCONF="core.tests.boom_urls"):
+        url_secrets("/api/v1/auth/me/")
+
+    assert resolved == ["/api/v1/auth/me/"]  # only under the other URLconf
