@@ -423,7 +423,7 @@ MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
 # Image variants (`?thumb=` on a file's URL, core/image_variants.py): only these
 # sizes are made. "WxH" fits inside the box keeping the aspect, 0 meaning any;
 # "WxHc" crops to exactly WxH.
-THUMB_SIZES = _problems.gathered(thumb_sizes, fallback=[])
+THUMB_SIZES: list[str] = _problems.gathered(thumb_sizes, fallback=[])
 # Larger images are refused a variant (a decompression bomb), before they are decoded.
 THUMB_MAX_PIXELS = _problems.gathered(thumb_max_pixels, fallback=50_000_000)
 ALLOWED_UPLOAD_TYPES = env_list("ALLOWED_UPLOAD_TYPES", default=list(EXTENSIONS))
