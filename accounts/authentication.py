@@ -22,6 +22,19 @@ from accounts.selectors import user_for_live_session
 from core.errors import ApiError
 
 
+def _reads_access(request: Request) -> bool:
+    """Whether the view reads the user's groups or permissions (`reads_user_access`
+    on the view or on one of its permission classes, such as HasPermission): only
+    then does the session query carry them."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if view is None:
+        return True
+    return getattr(view, "reads_user_access", False) or any(
+        getattr(permission, "reads_user_access", False)
+        for permission in getattr(view, "permission_classes", ())
+    )
+
+
 class SessionJWTAuthentication(JWTAuthentication):
     """Bearer access tokens that die with their session, in one query per request."""
 
@@ -33,15 +46,22 @@ class SessionJWTAuthentication(JWTAuthentication):
         if external_issuer_of(raw_token.decode("latin-1")) is not None:
             return None  # ExternalJWTAuthentication's
         validated_token = self.get_validated_token(raw_token)
-        return self.get_user(validated_token), validated_token
+        return self._user(validated_token, with_access=_reads_access(request)), (
+            validated_token
+        )
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
+        return self._user(validated_token, with_access=True)
+
+    def _user(self, validated_token: Token, *, with_access: bool) -> User:
         try:
             user_id = uuid.UUID(str(validated_token.get("user_id")))
             session_id = uuid.UUID(str(validated_token.get("sid")))
         except ValueError:
             raise TokenNotValid() from None
-        user = user_for_live_session(user_id=user_id, session_id=session_id)
+        user = user_for_live_session(
+            user_id=user_id, session_id=session_id, with_access=with_access
+        )
         if user is None:
             raise TokenNotValid("This session has ended; sign in again.")
         return user

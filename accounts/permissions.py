@@ -52,6 +52,8 @@ class HasPermission(BasePermission):
     `methods` limits it to those, `setting` to when that setting is true.
     """
 
+    reads_user_access = True  # the session query brings the user's permissions
+
     def __init__(
         self,
         permission: str,

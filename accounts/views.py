@@ -422,6 +422,8 @@ class SessionViewSet(
 
 
 class MeView(APIView):
+    reads_user_access = True  # GET answers the user's groups and permissions
+
     @extend_schema(responses={200: s.MeSerializer, 401: NOT_AUTHENTICATED})
     def get(self, request: Request) -> Response:
         return Response(s.me_to_json(signed_in_user(request), request=request))

@@ -206,3 +206,35 @@ def test_has_perm_costs_no_query_after_the_session_load(approved_user, sign_in):
 
     assert answers == (True, False)
     assert len(queries) == 0
+
+
+@pytest.mark.django_db
+def test_a_view_that_reads_no_access_loads_the_user_without_it(
+    approved_user, auth_client
+):
+    client = auth_client(approved_user)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/settings/")
+
+    assert response.status_code == 200
+    session_load = queries.captured_queries[0]["sql"]
+    assert "email_verified" in session_load
+    assert "access_permissions" not in session_load
+
+
+@pytest.mark.django_db
+def test_a_view_that_reads_no_access_still_answers_has_perm_rightly(approved_user):
+    approved_user.user_permissions.add(permission("resources.share_resource"))
+    session = AuthSession.objects.create(
+        user=approved_user,
+        refresh_jti="j",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+
+    loaded = user_for_live_session(
+        user_id=approved_user.pk, session_id=session.pk, with_access=False
+    )
+
+    assert loaded.has_perm("resources.share_resource")
+    assert not loaded.has_perm("resources.delete_resource")
