@@ -2,10 +2,11 @@
 #   make run    virtualenv, install the runtime, migrate SQLite, demo data, runserver
 #               on $(PORT)
 #   make test   virtualenv, install the runtime and the test tools, the whole suite
-#   make bench  the speed benchmark on PostgreSQL (README "Performance")
-#   make fuzz   a longer, randomized Schemathesis run (README "Tests and CI")
+#   make bench  the speed benchmark on PostgreSQL (docs/contributors.md "Performance")
+#   make fuzz   a longer, randomized Schemathesis run (docs/contributors.md "Tests and CI")
 #   make client the typed TypeScript client from the OpenAPI schema, checked with
-#               tsc --strict (README "Typed client"; needs Node.js 20+ and npm)
+#               tsc --strict (docs/frontend.md "Typed client";
+#               needs Node.js 20+ and npm)
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000

@@ -5,7 +5,7 @@ import os
 from config.env import env_bool, env_int
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-# Measured on 2 cores (README "Server model"): 2 workers of 4 threads beat sync
+# Measured on 2 cores (docs/contributors.md "The server model"): 2 workers of 4 threads beat sync
 # workers, which close every connection after one answer, and 2 or 8 threads.
 workers = env_int("WEB_CONCURRENCY", default=2)
 worker_class = "gthread"

@@ -881,8 +881,8 @@ def measure(args, *, targets: list[Target]) -> list[Row]:
     )
 
 
-# The FastAPI full-stack template (BENCH_TEMPLATE_DIR): not shipped here. README
-# "Performance" says where its source comes from and how to build the folder.
+# The FastAPI full-stack template (BENCH_TEMPLATE_DIR): not shipped here.
+# docs/contributors.md "Performance" says where its source comes from and how to build the folder.
 TEMPLATE_WORKERS = 2
 TEMPLATE_SUPERUSER = "admin@example.com"
 

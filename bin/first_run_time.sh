@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seconds from `git clone` to /health answering 200 under `make run`, as a newcomer
-# sees it (README "Quick start"). Usage: PORT=18700 bin/first_run_time.sh [repository]
+# sees it (docs/contributors.md "The first run"). Usage: PORT=18700 bin/first_run_time.sh [repository]
 # The clone goes to a temporary folder, removed afterwards with its .venv.
 set -euo pipefail
 source=$(cd "${1:-.}" && pwd)

@@ -271,8 +271,8 @@ GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET") or env_str("OAUTH_CLIENT_
 GOOGLE_CERTS_URL = env_str(
     "GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v3/certs"
 )
-# Identity providers whose own bearer tokens the API accepts (README: "Tokens from
-# an external identity provider"); an empty list turns the feature off.
+# Identity providers whose own bearer tokens the API accepts (docs/frontend.md:
+# "Tokens from an external identity provider"); an empty list turns the feature off.
 EXTERNAL_JWT_ISSUERS: list[dict] = _problems.gathered(
     lambda: external_jwt_issuers_from_env(is_production=IS_PRODUCTION), fallback=[]
 )
@@ -295,7 +295,7 @@ SOCIALACCOUNT_PROVIDERS = {
 # --- JWT sessions ---------------------------------------------------------------
 JWT_REFRESH_REUSE_GRACE_SECONDS = env_int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=30)
 # Sign-in and refresh answers put the refresh token in an HttpOnly cookie instead of
-# the body (accounts/refresh_cookie.py; README "Refresh token in a cookie").
+# the body (accounts/refresh_cookie.py; docs/frontend.md "Refresh token in a cookie").
 JWT_REFRESH_COOKIE = env_bool("JWT_REFRESH_COOKIE", default=False)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(
@@ -530,7 +530,7 @@ if SENTRY_DSN:
 # Bearer token for /metrics; without it /metrics is open locally, closed in production.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 
-# --- Behind a path-prefix proxy or an ngrok tunnel (README "Local tunnel") --------
+# --- Behind a path-prefix proxy or an ngrok tunnel (docs/operators.md "Local tunnel")
 # URL_PREFIX=/gatehouse: a proxy routes /gatehouse/... here with the prefix stripped
 # (deploy/proxy/Caddyfile), and every URL Django builds carries the prefix again.
 URL_PREFIX = env_url_prefix("URL_PREFIX")

@@ -145,7 +145,7 @@ def test_an_unknown_log_format_fails_at_start_up(monkeypatch):
         log_format_from_env(is_production=False)
 
 
-# What gunicorn.conf.py sets (README "Observability and security headers").
+# What gunicorn.conf.py sets (docs/operators.md "Observability and security headers").
 GUNICORN_CONFIG = """
 from config.observability import gunicorn_logconfig_dict, log_format_from_env
 

@@ -1,9 +1,9 @@
 """The README's API examples, pasted as a reader pastes them, against a live server.
 
-Every ```sh or ```bash block of README.md (and of the guides in docs/, should parts
-of it move there) that calls `curl` is a flow block. The blocks of each `## ` section
-run in order in one bash session (`set -euo pipefail`), as a reader pastes them into
-one terminal, against `manage.py runserver` started the way `make run` starts it (a
+Every ```sh or ```bash block of README.md and of the guides in docs/ that calls
+`curl` is a flow block. The blocks of each `## ` section run in order in one bash
+session (`set -euo pipefail`), as a reader pastes them into one terminal, against one
+`manage.py runserver` for all sections, started the way `make run` starts it (a
 migrated SQLite file, `seed_demo`'s accounts, DEBUG on, mail on the console) on a
 free port exported as `PORT`. The session also gets the line `make run` prints for
 the reader to paste (`export ADMIN_PASSWORD=... USER_PASSWORD=...`).
@@ -41,8 +41,26 @@ from conftest import services_required
 from core.tests.legs import sqlite_leg_only
 from core.tests.served_app import BASE_DIR, clean_env, free_port, stop, wait_for_port
 
-# The README first; each guide in docs/ is read on its own, in name order.
-DOCUMENTS = [BASE_DIR / "README.md", *sorted((BASE_DIR / "docs").glob("*.md"))]
+
+def _documents() -> list[Path]:
+    """README.md, then the guides in docs/ in the order its `## Contents` lists them.
+
+    The sections share one server, so the order is the reader's: the frontend guide's
+    sign-up flow (Sam's request approved) before the admins' guide's pending list.
+    A guide the contents do not list comes last, in name order.
+    """
+    readme = BASE_DIR / "README.md"
+    contents = readme.read_text().partition("\n## Contents\n")[2].partition("\n## ")[0]
+    linked = re.findall(r"\]\(docs/([\w.-]+\.md)\)", contents)
+    order = {name: linked.index(name) for name in linked}
+    guides = sorted(
+        (BASE_DIR / "docs").glob("*.md"),
+        key=lambda path: (order.get(path.name, len(linked)), path.name),
+    )
+    return [readme, *guides]
+
+
+DOCUMENTS = _documents()
 SHELLS = {"sh", "bash", "shell"}
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w-]*)\s*$")
 MARKER = re.compile(r"^\s*<!--\s*readme-test:\s*(?P<what>.*?)\s*-->\s*$")

@@ -320,7 +320,7 @@ def test_a_rolling_restart_under_load_loses_no_request_and_no_write(cluster, dat
             for row in db.execute("SELECT id::text FROM resources_resource").fetchall()
         }
     lost_writes = [created for created in load.created if created not in stored]
-    print(  # noqa: T201 - the README's Reliability figure (pytest -s shows it)
+    print(  # noqa: T201 - docs/operators.md's "Reliability" figure (pytest -s shows it)
         f"rolling restart of 3 instances: {len(load.answers)} requests in "
         f"{seconds:.0f} s ({len(load.answers) / seconds:.0f}/s), "
         f"{len(load.failures())} failed; {len(load.created)} creates acknowledged, "

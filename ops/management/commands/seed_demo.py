@@ -54,7 +54,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Emails: {_where_emails_go()}")
         # token_urlsafe passwords need no quoting in a shell.
         self.stdout.write(
-            "For the README's curl examples, paste in the terminal you run them in:\n"
+            "For the guides' curl examples, paste in the terminal you run them in:\n"
             f"  export ADMIN_PASSWORD={rows[0][2]} USER_PASSWORD={rows[1][2]}"
         )
 
