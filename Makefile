@@ -16,7 +16,8 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 # uv installs the pinned requirements in about a second from a warm cache, where pip
-# took 24 s (README "Quick start"); pip is the fallback where uv cannot be had.
+# took 24 s (docs/contributors.md "The first run"); pip is the fallback where uv
+# cannot be had.
 UV_VERSION := 0.13.9
 PIP_INSTALL := $(BIN)/python -m pip install --quiet
 define install_requirements
