@@ -20,7 +20,11 @@ from allauth.mfa.adapter import get_adapter
 from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
-from allauth.mfa.webauthn.forms import AuthenticateWebAuthnForm
+from allauth.mfa.webauthn.forms import (
+    AddWebAuthnForm,
+    AuthenticateWebAuthnForm,
+    ReauthenticateWebAuthnForm,
+)
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -118,6 +122,11 @@ def _audit_failed_second_factor(user: Any) -> None:
     )
 
 
+# fido2 parses a malformed WebAuthn answer into these (a missing key is a KeyError),
+# which allauth lets through as a 500; each is a wrong answer like any other.
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
+
+
 class SecondFactorForm(AuthenticateForm):
     """allauth's code form at sign-in (MFA_FORMS), throttled and audited."""
 
@@ -141,10 +150,28 @@ class SecondFactorPasskeyForm(AuthenticateWebAuthnForm):
         except ValidationError:
             _audit_failed_second_factor(self.user)
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            # fido2 parses a malformed answer into a KeyError, which allauth lets
-            # through as a 500; it is a wrong answer like any other.
+        except _MALFORMED as exc:
             _audit_failed_second_factor(self.user)
+            raise get_adapter().validation_error("incorrect_code") from exc
+
+
+class AddPasskeyForm(AddWebAuthnForm):
+    """allauth's add-a-passkey form; a malformed answer is refused, not a 500."""
+
+    def clean(self) -> dict:
+        try:
+            return super().clean()
+        except _MALFORMED as exc:
+            raise get_adapter().validation_error("incorrect_code") from exc
+
+
+class ReauthenticatePasskeyForm(ReauthenticateWebAuthnForm):
+    """allauth's passkey re-authentication; a malformed answer is a wrong one."""
+
+    def clean_credential(self) -> Authenticator:
+        try:
+            return super().clean_credential()
+        except _MALFORMED as exc:
             raise get_adapter().validation_error("incorrect_code") from exc
 
 

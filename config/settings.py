@@ -255,6 +255,8 @@ MFA_REQUIRED_FOR_ADMINS = env_bool("MFA_REQUIRED_FOR_ADMINS", default=IS_PRODUCT
 MFA_FORMS = {
     "authenticate": "accounts.web_mfa.SecondFactorForm",
     "authenticate_webauthn": "accounts.web_mfa.SecondFactorPasskeyForm",
+    "add_webauthn": "accounts.web_mfa.AddPasskeyForm",
+    "reauthenticate_webauthn": "accounts.web_mfa.ReauthenticatePasskeyForm",
 }
 # Creating a public share link needs resources.share_resource (admins hold it).
 SHARE_REQUIRES_PERMISSION = env_bool("SHARE_REQUIRES_PERMISSION", default=False)

@@ -27,6 +27,7 @@ from core.models import ActivityLog
 ADMIN_LOGIN = "/admin/login/"
 AUTHENTICATE = "/accounts/2fa/authenticate/"
 ACTIVATE = "/accounts/2fa/totp/activate/"
+ADD_PASSKEY = "/accounts/2fa/webauthn/add/"
 DEACTIVATE = "/accounts/2fa/totp/deactivate/"
 REAUTHENTICATE = "/accounts/reauthenticate/"
 # A fixed clock for allauth's TOTP check: a code computed here never straddles a
@@ -399,3 +400,25 @@ def test_an_admin_with_only_a_passkey_is_asked_for_the_second_factor_by_the_api(
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json()["code"] == "mfa_required"
+
+
+@pytest.mark.django_db
+def test_a_malformed_passkey_on_the_add_page_is_refused_not_a_server_error(
+    client, enrolled_admin
+):
+    admin, secret, _ = enrolled_admin
+    password_step(client, admin)
+    client.post(AUTHENTICATE, {"code": code_at(secret)})
+    reauthenticate = client.get(ADD_PASSKEY)
+    if reauthenticate.status_code == HTTPStatus.FOUND:
+        client.post(reauthenticate["Location"], {"password": DEFAULT_PASSWORD})
+        client.get(ADD_PASSKEY)  # the page starts the ceremony
+
+    response = client.post(
+        ADD_PASSKEY, {"name": "key", "credential": '{"id": "forged", "response": {}}'}
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert not Authenticator.objects.filter(
+        user=admin, type=Authenticator.Type.WEBAUTHN
+    ).exists()
