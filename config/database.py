@@ -12,7 +12,7 @@ POOLERS = ("", "pgbouncer")
 
 
 def database_from_url(
-    url: str, *, pooler: str = "", **options
+    url: str, *, pooler: str = "", prepared_statements: bool = False, **options
 ) -> dj_database_url.DBConfig:
     if pooler not in POOLERS:
         raise ImproperlyConfigured(
@@ -23,7 +23,20 @@ def database_from_url(
         config["ENGINE"] = POSTGRESQL
         if pooler:
             transaction_pooling_safe(config)
+        elif prepared_statements:
+            with_prepared_statements(config)
     return config
+
+
+def with_prepared_statements(config: dj_database_url.DBConfig) -> None:
+    """Server-side binding, so that psycopg prepares each statement the second
+    time a connection runs it and PostgreSQL plans it once per connection: the
+    session query's planning was 0.1-0.4 ms of every signed-in request."""
+    config["OPTIONS"] = {
+        **config.get("OPTIONS", {}),
+        "server_side_binding": True,
+        "prepare_threshold": 1,
+    }
 
 
 def transaction_pooling_safe(config: dj_database_url.DBConfig) -> None:

@@ -162,6 +162,8 @@ DATABASES = {
     "default": database_from_url(
         DATABASE_URL,
         pooler=DATABASE_POOLER,
+        # Not behind a pooler: prepared statements live on one server connection.
+        prepared_statements=env_bool("DB_PREPARED_STATEMENTS", default=True),
         conn_max_age=env_int("DB_CONN_MAX_AGE", default=600),
         conn_health_checks=True,
     )

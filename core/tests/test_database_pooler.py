@@ -35,3 +35,37 @@ def test_a_sqlite_url_ignores_the_pooler():
 def test_an_unknown_pooler_fails_at_start_up():
     with pytest.raises(ImproperlyConfigured, match="DATABASE_POOLER must be"):
         database_from_url(URL, pooler="pgpool")
+
+
+def test_without_a_pooler_statements_are_prepared_when_asked():
+    config = database_from_url(URL, prepared_statements=True)
+
+    assert config["OPTIONS"]["server_side_binding"] is True
+    assert config["OPTIONS"]["prepare_threshold"] == 1
+
+
+def test_behind_pgbouncer_statements_are_never_prepared():
+    config = database_from_url(URL, pooler="pgbouncer", prepared_statements=True)
+
+    assert config["OPTIONS"]["prepare_threshold"] is None
+    assert "server_side_binding" not in config["OPTIONS"]
+
+
+@pytest.mark.django_db
+def test_the_session_query_is_prepared_on_postgresql(approved_user, auth_client):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    client = auth_client(approved_user)
+    for _ in range(3):
+        assert client.get("/api/v1/settings/").status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%email_verified%"],
+        )
+        (prepared,) = cursor.fetchone()
+
+    assert prepared >= 1
