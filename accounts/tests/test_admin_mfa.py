@@ -3,13 +3,11 @@ MFA_REQUIRED_FOR_ADMINS sends an admin without one to enrol before the admin."""
 
 from __future__ import annotations
 
-import types
 from http import HTTPStatus
 
 import pytest
 from allauth.core import context as allauth_context
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal import auth as totp_auth
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.helpers import complete_social_login
 from allauth.socialaccount.models import SocialAccount, SocialLogin
@@ -21,6 +19,7 @@ from django.test import Client
 
 from accounts import mfa
 from accounts.models import User
+from accounts.tests.totp_clock import NOW, code_at, frozen_totp_clock  # noqa: F401
 from conftest import DEFAULT_PASSWORD
 from core.models import ActivityLog
 
@@ -30,19 +29,6 @@ ACTIVATE = "/accounts/2fa/totp/activate/"
 ADD_PASSKEY = "/accounts/2fa/webauthn/add/"
 DEACTIVATE = "/accounts/2fa/totp/deactivate/"
 REAUTHENTICATE = "/accounts/reauthenticate/"
-# A fixed clock for allauth's TOTP check: a code computed here never straddles a
-# 30-second step.
-NOW = 1_900_000_005.0
-
-
-@pytest.fixture(autouse=True)
-def frozen_totp_clock(monkeypatch):
-    monkeypatch.setattr(totp_auth, "time", types.SimpleNamespace(time=lambda: NOW))
-
-
-def code_at(secret: str, *, steps_ago: int = 0) -> str:
-    counter = int(NOW) // 30 - steps_ago
-    return totp_auth.format_hotp_value(totp_auth.hotp_value(secret, counter))
 
 
 @pytest.fixture

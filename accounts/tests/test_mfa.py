@@ -6,11 +6,11 @@ import types
 from http import HTTPStatus
 
 import pytest
-from allauth.mfa.totp.internal import auth as totp_auth
 from django.core import signing
 
 from accounts.models import User
 from accounts.tests.audit_entries import assert_about, assert_holds_none_of, only_entry
+from accounts.tests.totp_clock import NOW, code_at, frozen_totp_clock  # noqa: F401
 from conftest import DEFAULT_PASSWORD
 from core.models import ActivityLog
 
@@ -20,19 +20,6 @@ CONFIRM = "/api/v1/auth/mfa/totp/confirm/"
 VERIFY = "/api/v1/auth/mfa/verify/"
 LOGIN = "/api/v1/auth/login/"
 ME = "/api/v1/auth/me/"
-# A fixed clock for allauth's TOTP check: a code computed here never straddles a
-# 30-second step.
-NOW = 1_900_000_005.0
-
-
-@pytest.fixture(autouse=True)
-def frozen_totp_clock(monkeypatch):
-    monkeypatch.setattr(totp_auth, "time", types.SimpleNamespace(time=lambda: NOW))
-
-
-def code_at(secret: str, *, steps_ago: int = 0) -> str:
-    counter = int(NOW) // 30 - steps_ago
-    return totp_auth.format_hotp_value(totp_auth.hotp_value(secret, counter))
 
 
 @pytest.fixture
