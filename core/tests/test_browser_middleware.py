@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from core.browser_middleware import (
@@ -12,7 +12,7 @@ from core.browser_middleware import (
     BrowserSessionMiddleware,
 )
 
-SEEN = []
+SEEN: list[HttpRequest] = []
 
 
 def _view(request):
