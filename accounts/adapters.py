@@ -16,9 +16,17 @@ from accounts import services
 from accounts.web_mfa import web_sign_in_method
 from core.audit import Action
 from core.client_ip import client_ip
+from core.errors import is_api
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def add_message(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        # JSON answers carry no flash messages (and /api/ has no message storage:
+        # core/browser_middleware.py), as allauth's own headless requests.
+        if is_api(request):
+            return
+        super().add_message(request, *args, **kwargs)
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Sign-up goes through POST /api/v1/auth/register/, where approval applies.
         return False

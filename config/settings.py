@@ -119,11 +119,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",  # after CORS: a 413 carries its headers
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # The Browser* ones pass /api/ requests by (core/browser_middleware.py).
+    "core.browser_middleware.BrowserSessionMiddleware",
+    "core.browser_middleware.BrowserCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.browser_middleware.BrowserAuthenticationMiddleware",
+    "core.browser_middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",  # admin and API docs pages
     "core.middleware.ApiExceptionMiddleware",  # JSON 500 under /api/, even with DEBUG
