@@ -10,8 +10,9 @@ class FilterFieldsBackend(DjangoFilterBackend):
 
     A view's `filterset_fields` list makes exact, optional filters, each read from
     the parameter of its field's name: with none of them in the query, the
-    FilterSet (0.25 ms a request to build and validate) would return the queryset
-    as it is. A `filterset_class`, or `filterset_fields` as a dict, always runs.
+    FilterSet (0.3 to 0.4 ms a request to build and validate) would return the
+    queryset as it is. A `filterset_class`, or `filterset_fields` as a dict, always
+    runs.
     """
 
     def filter_queryset(self, request, queryset, view):
