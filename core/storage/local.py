@@ -11,6 +11,7 @@ import posixpath
 import time
 import uuid
 from functools import lru_cache
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core import signing
@@ -99,15 +100,26 @@ class SignedFileSystemStorage(FileSystemStorage):
     def url(self, name: str | None, *, expires: int | None = None) -> str:
         if expires is None:
             expires = int(time.time()) + settings.FILE_URL_EXPIRE_SECONDS
-        # The signature is URL-safe base64: nothing to quote (urlencode costs
-        # a fifth of the URL, 100 times on a page of the resource list).
-        signature = asset_signature(name or "", expires=expires)
-        return f"{self._unsigned_url(name)}?expires={expires}&signature={signature}"
+        if self.base_url is None:
+            raise ValueError("This file is not accessible via a URL.")
+        return _signed_url(self.base_url, name or "", expires, settings.SECRET_KEY)
 
-    def _unsigned_url(self, name: str | None) -> str:
-        # FileSystemStorage.url() joins with urljoin(); for a relative name with
-        # no dot segments that is appending.
-        path = filepath_to_uri(name) if name is not None else None
-        if path and "/." not in f"/{path}" and self.base_url.endswith("/"):
-            return self.base_url + path
-        return super().url(name)
+
+# Remembered: within a second every answer that links a file signs the same
+# (name, expiry), 20 times on a page of the resource list. The key is part of
+# the cache's key, so a new SECRET_KEY signs anew.
+@lru_cache(maxsize=1024)
+def _signed_url(base_url: str, name: str, expires: int, secret_key: str) -> str:
+    # The signature is URL-safe base64: nothing to quote (urlencode costs a fifth
+    # of the URL).
+    signature = asset_signature(name, expires=expires)
+    return f"{_unsigned_url(base_url, name)}?expires={expires}&signature={signature}"
+
+
+def _unsigned_url(base_url: str, name: str) -> str:
+    """FileSystemStorage.url(): urljoin() of the base URL and the quoted name,
+    which for a relative name with no dot segments is appending."""
+    path = filepath_to_uri(name)
+    if path and "/." not in f"/{path}" and base_url.endswith("/"):
+        return base_url + path
+    return urljoin(base_url, path.lstrip("/"))

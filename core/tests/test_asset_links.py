@@ -128,3 +128,15 @@ def test_a_link_is_the_unsigned_storage_url_plus_its_query(name):
 
     unsigned = FileSystemStorage(base_url=default_storage.base_url).url(name)
     assert url.startswith(f"{unsigned}?expires=2000000000&signature=")
+
+
+def test_a_link_made_again_under_a_new_key_is_signed_with_it(stored, settings):
+    # Links are remembered per (name, expiry): the key must be part of that.
+    before = default_storage.url(stored, expires=2000000000)
+    settings.SECRET_KEY = "a-new-secret-key-for-this-test-only-0123456789"
+
+    after = default_storage.url(stored, expires=2000000000)
+
+    assert after != before
+    assert fetch(after).status_code == HTTPStatus.OK
+    assert fetch(before).status_code == HTTPStatus.NOT_FOUND

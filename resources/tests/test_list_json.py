@@ -12,6 +12,7 @@ from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.renderers import FastJSONRenderer
 from core.storage.local import asset_link_valid
 from resources import services
 from resources.models import Resource, ResourceFile
@@ -20,6 +21,18 @@ from resources.tests.test_list_queries import add_files
 
 LIST = "/api/v1/resources/"
 SIGNED = re.compile(r"expires=\d+&signature=[^\"&]+")
+SIGNED_BYTES = re.compile(rb"expires=\d+&signature=[^\"&]+")
+# `data` the list reads as text and decodes itself: numbers at the edges of
+# float and 64-bit integer, escapes, and characters the renderer escapes.
+TRICKY_DATA = {
+    "beyond_64_bits": 2**70,
+    "at_64_bits": 2**64 - 1,
+    "below_i64": -(2**63) - 1,
+    "tiny": 1.5e-7,
+    "plain": [0.1, 1.0, -0.0, 10**18, True, None],
+    "text": 'quote" back\\ tab\t é \u2028\u2029 \U0001f600',
+    "nested": {"z": 1, "a": {"deeper": [[], {}]}},
+}
 
 
 def without_signatures(results: list) -> str:
@@ -72,6 +85,39 @@ def test_list_results_equal_the_resource_serializers_json(
     assert without_signatures(response.json()["results"]) == without_signatures(
         expected
     )
+
+
+@pytest.mark.django_db
+def test_list_bytes_equal_the_resource_serializers_rendered(
+    admin_user, auth_client, varied_resources, resource_factory
+):
+    resource_factory(owner=admin_user, title="tricky", data=TRICKY_DATA)
+    client = auth_client(admin_user)
+
+    response = client.get(LIST, {"page_size": 100})
+    results = ResourceSerializer(
+        Resource.objects.prefetch_related("files"),
+        many=True,
+        context={"request": response.wsgi_request},
+    ).data
+    page = {"count": len(results), "next": None, "previous": None, "results": results}
+    expected = FastJSONRenderer().render(page)
+
+    assert response.status_code == HTTPStatus.OK
+    assert SIGNED_BYTES.sub(b"S", response.content) == SIGNED_BYTES.sub(b"S", expected)
+
+
+@pytest.mark.django_db
+def test_list_data_keeps_integers_beyond_64_bits_exact(
+    approved_user, auth_client, resource_factory
+):
+    resource_factory(owner=approved_user, data=TRICKY_DATA)
+
+    response = auth_client(approved_user).get(LIST)
+
+    (item,) = response.json()["results"]
+    assert item["data"] == TRICKY_DATA
+    assert isinstance(item["data"]["beyond_64_bits"], int)
 
 
 @pytest.mark.django_db
