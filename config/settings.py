@@ -327,6 +327,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsApproved"],
     # DRF's JSONRenderer output, encoded by orjson (core/renderers.py).
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.FastJSONRenderer"],
+    # The common Accept headers answered without parsing them (core/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.FastContentNegotiation",
     # JSON only: the two upload endpoints take multipart, and say so themselves, so
     # no other endpoint parses a multipart body (which the JSON body cap lets through).
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
