@@ -29,21 +29,32 @@ ALWAYS_FROM_THE_SERVER = frozenset(
 
 class WithoutProcessEnvironment:
     """WSGI: drops each process variable from the environ before the application
-    sees it. A key the request may bring too (an HTTP_* header, CONTENT_TYPE) is
-    dropped only when it holds the process's value."""
+    sees it. A key the request may bring too (an HTTP_* header, CONTENT_TYPE or
+    CONTENT_LENGTH) is dropped only when it holds the process's value."""
 
     def __init__(
         self, application: Callable, process_environment: Mapping[str, str]
     ) -> None:
         self.application = application
-        self.process_variables = tuple(
-            (key, value)
+        variables = {
+            key: value
             for key, value in process_environment.items()
             if key not in ALWAYS_FROM_THE_SERVER
+        }
+        self.shared_with_requests = tuple(
+            (key, value) for key, value in variables.items() if _request_may_set(key)
         )
+        self.process_only = tuple(key for key in variables if not _request_may_set(key))
 
     def __call__(self, environ: dict, start_response: Callable):
-        for key, value in self.process_variables:
+        drop = environ.pop
+        for key in self.process_only:
+            drop(key, None)
+        for key, value in self.shared_with_requests:
             if environ.get(key) == value:
                 del environ[key]
         return self.application(environ, start_response)
+
+
+def _request_may_set(key: str) -> bool:
+    return key.startswith("HTTP_") or key in {"CONTENT_TYPE", "CONTENT_LENGTH"}
