@@ -1,4 +1,5 @@
-"""One access line per request, written by the WSGI application (config/wsgi.py).
+"""One access line per request, written around the WSGI application by the web
+server (config/serve.py); runserver writes its own.
 
 granian's own access log cannot see response headers, so the line is written
 here: method, path (never the query string, which can carry a token), status,

@@ -11,6 +11,7 @@ the workers gracefully; without it, the graceful stop begins at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -25,7 +26,8 @@ from granian.constants import Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 
-from config.env import env_int, env_str
+from config.access_log import AccessLogApp
+from config.env import env_bool, env_int, env_str
 from config.observability import log_format_from_env, logging_config
 
 logger = logging.getLogger("_granian")
@@ -126,11 +128,19 @@ def web_server() -> WebServer:
 
 
 def load_application(target: str = APPLICATION) -> Any:
-    """The project's WSGI application. Called once in the main process before the
-    workers fork, then by each worker, which finds it imported."""
+    """The project's WSGI application with its access log (config/access_log.py).
+    Called once in the main process before the workers fork, then by each worker,
+    which finds it built."""
+    return _served_application()
+
+
+@functools.cache
+def _served_application() -> AccessLogApp:
     from config.wsgi import application
 
-    return application
+    return AccessLogApp(
+        application, log_probes=env_bool("LOG_HEALTH_PROBES", default=False)
+    )
 
 
 def main() -> None:
