@@ -11,11 +11,13 @@ the workers gracefully; without it, the graceful stop begins at once.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import logging
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -131,7 +133,23 @@ def load_application(target: str = APPLICATION) -> Any:
     """The project's WSGI application with its access log (config/access_log.py).
     Called once in the main process before the workers fork, then by each worker,
     which finds it built."""
+    if os.getpid() != _MAIN_PID:
+        _stop_with_the_main_process()
     return _served_application()
+
+
+_MAIN_PID = os.getpid()
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_the_main_process() -> None:
+    """A worker gets SIGTERM, and stops gracefully, when the main process dies, even
+    killed: granian's workers would go on serving, unsupervised, on its port."""
+    if sys.platform != "linux":
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != _MAIN_PID:  # it died before prctl() took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 @functools.cache

@@ -4,6 +4,8 @@ request.META, and what bounds slow clients and huge bodies."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -154,3 +156,24 @@ def test_huge_bodies_are_refused_without_the_worker_holding_them(
     # Without Content-Length Django reads the body as empty: the title is missing.
     assert chunked.startswith(b"HTTP/1.1 400")
     assert grown_mb < 20
+
+
+def test_the_workers_stop_when_the_main_process_is_killed(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/db", "WEB_CONCURRENCY": "2"}
+    with web_server(tmp_path, env=env) as server:
+        workers = server.worker_pids()
+        os.kill(server.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while alive := [pid for pid in workers if _running(pid)]:
+            assert time.monotonic() < deadline, f"workers {alive} outlived it"
+            time.sleep(0.1)
+
+    assert len(workers) == 2
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has stopped; its parent (init) reaps it
