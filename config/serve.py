@@ -143,13 +143,15 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _stop_with_the_main_process() -> None:
-    """A worker gets SIGTERM, and stops gracefully, when the main process dies, even
-    killed: granian's workers would go on serving, unsupervised, on its port."""
+    """A worker is killed when the main process dies, even killed itself: granian's
+    workers would go on serving, unsupervised, on its port. SIGKILL, as a SIGTERM
+    landing while a worker still starts can hang it in granian's signal handling;
+    a main process that stops normally has stopped its workers first."""
     if sys.platform != "linux":
         return
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != _MAIN_PID:  # it died before prctl() took effect
-        os.kill(os.getpid(), signal.SIGTERM)
+        os._exit(1)
 
 
 @functools.cache
