@@ -1,9 +1,9 @@
-"""Benchmark of the authenticated hot path, against a real gunicorn server.
+"""Benchmark of the authenticated hot path, against the real web server (config/serve.py).
 
     .venv/bin/python bench/bench_auth.py                      # SQLite
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gatehouse_bench .venv/bin/python bench/bench_auth.py
 
-Starts gunicorn (2 workers) on a scratch database, signs a user in, then drives
+Starts the web server (granian, 2 workers) on a scratch database, signs a user in, then drives
 GET /api/v1/auth/me/ and GET /health from keep-alive connections for a fixed
 number of requests, and prints throughput and latency percentiles. It also
 times failed logins for a known and an unknown email (Argon2).
@@ -99,18 +99,14 @@ def main() -> None:
         f"services.user_create_admin(email='bench@example.com', password='{PASSWORD}')",
     )
     server = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{PORT}",
-        ],
+        [sys.executable, "-m", "config.serve"],
         cwd=ROOT,
-        env=env,
+        env={
+            **env,
+            "PORT": str(PORT),
+            "WEB_BIND_ADDRESS": "127.0.0.1",
+            "WEB_CONCURRENCY": "2",
+        },
     )
     try:
         for _ in range(100):

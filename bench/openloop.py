@@ -20,7 +20,8 @@ import random
 import sys
 import time
 
-# Idle connections are dropped before gunicorn's keepalive (5 s) would close them.
+# Idle connections are dropped before the server's keep-alive (WEB_HEADER_READ_TIMEOUT,
+# 5 s) would close them.
 IDLE_SECONDS = 4.0
 
 

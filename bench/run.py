@@ -255,12 +255,19 @@ def procfile_line(kind: str) -> str:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """CPU time of a gunicorn master and its workers, the exited ones included."""
+    """CPU time of a server's main process and its workers, the exited ones
+    included (granian's main process and its worker processes; gunicorn's master
+    and workers for the floor)."""
     total = 0.0
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += sum(int(value) for value in fields[11:15])  # utime..cstime
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        # Children of any of its threads: a worker is started by whichever spawns it.
+        children = [
+            child
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
     except OSError:
         return 0.0
     for child in children:
@@ -669,6 +676,7 @@ def header(
     template: str = "",
 ) -> list[str]:
     import django
+    import granian
     import gunicorn
 
     load_after = os.getloadavg()
@@ -682,7 +690,7 @@ def header(
         f"{load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end "
         "(above ~0.5 means other work shared the cores).",
         f"- Software: Python {platform.python_version()}, Django {django.__version__}, "
-        f"gunicorn {gunicorn.__version__}, {pg_version}, {command_output(['wrk', '--version']).split(' Copyright')[0]}.",
+        f"granian {granian.__version__} (floor: gunicorn {gunicorn.__version__}), {pg_version}, {command_output(['wrk', '--version']).split(' Copyright')[0]}.",
         f"- wrk: {args.threads} thread, {phases}, {args.repetitions} repetition(s) with "
         f"the targets interleaved in each; per-request timeout {args.timeout}; loopback.",
         f"- Gatehouse: the Procfile's `web: {web}` with IS_PRODUCTION=true "
@@ -691,8 +699,7 @@ def header(
         f"{'Redis cache' if args.redis else 'no Redis (local-memory cache)'}, "
         "local media (ALLOW_LOCAL_MEDIA_IN_PRODUCTION=true: signed local file URLs "
         "instead of a bucket's), no collectstatic (the API serves no static files). "
-        "GUNICORN_CMD_ARGS adds only `--bind 127.0.0.1:PORT --no-control-socket` "
-        "(loopback; no clash with other gunicorns' control socket).",
+        "WEB_BIND_ADDRESS=127.0.0.1 and PORT only change where it listens (loopback).",
         "- Logs as in production: the access log and app logs are on (JSON lines on "
         "stdout), written to bench/results/server.log.",
         "- Requests carry `Host` and `X-Forwarded-Proto: https`, as Render's proxy "
@@ -707,7 +714,7 @@ def header(
         "- req/s: mean over repetitions; p50/p95/p99: the worst repetition's; errors: "
         "wrong status (not the expected 200/201), connect, read, write, timeout; "
         "÷ floor: req/s over the floor's at the same connections; server CPU: the "
-        "gunicorn master and workers, per request; wrk CPU: of one core.",
+        "granian main process and workers, per request; wrk CPU: of one core.",
         *([template] if template else []),
         (
             "- Goals (issue 14): W1 ≥ 0.8× the floor; W2 ≥ 2.5×, W3 ≥ 3×, W4 ≥ 2× and "
@@ -741,7 +748,7 @@ def production_env(args, *, database: str, port: int, media: Path) -> dict[str, 
         "THROTTLE_SIGNIN_IP": "1000000/minute",
         "THROTTLE_SIGNIN_ACCOUNT": "1000000/minute",
         "PORT": str(port),
-        "GUNICORN_CMD_ARGS": f"--bind {LOOPBACK}:{port} --no-control-socket",
+        "WEB_BIND_ADDRESS": LOOPBACK,
     }
     if args.redis:
         env["REDIS_URL"] = args.redis
@@ -1141,7 +1148,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"--bind={LOOPBACK}:{ports['floor']}",
                 "--no-control-socket",
             ],
-            {**env, "GUNICORN_CMD_ARGS": ""},
+            env,
             output.parent / "floor.log",
         )
         stack.callback(floor.stop)

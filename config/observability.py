@@ -1,7 +1,7 @@
-"""Logging, Sentry and metrics settings, shared by config/settings.py and gunicorn.conf.py.
+"""Logging, Sentry and metrics settings, shared by config/settings.py and config/serve.py.
 
-Nothing here imports Django's settings, so gunicorn's master process can use it
-before the application is loaded.
+Nothing here imports Django's settings, so the web server's main process can use
+it before the application is loaded.
 """
 
 from __future__ import annotations
@@ -82,6 +82,19 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["console"], "level": level},
     }
+    # Access lines (config/access_log.py) go to stdout whatever LOG_LEVEL says.
+    access_handler = "console"
+    if not json_lines:
+        config["handlers"]["access"] = {
+            **config["handlers"]["console"],
+            "stream": "ext://sys.stdout",
+        }
+        access_handler = "access"
+    config["loggers"]["web.access"] = {
+        "handlers": [access_handler],
+        "level": "INFO",
+        "propagate": False,
+    }
     if json_lines:
         # runserver's access lines, which Django prints as text otherwise.
         config["loggers"]["django.server"] = {
@@ -89,38 +102,6 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
             "propagate": False,
         }
     return config
-
-
-def gunicorn_logconfig_dict() -> dict[str, Any]:
-    """For gunicorn.conf.py's `logconfig_dict`: its error and access logs as JSON lines.
-
-    An access line has method, path (no query string), status, duration_ms, bytes
-    and the request_id of the X-Request-ID response header.
-    """
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
-        "formatters": {"default": _formatter("json")},
-        "handlers": {
-            "console": {
-                "class": "logging.StreamHandler",
-                "formatter": "default",
-                "filters": ["request_id"],
-                "stream": "ext://sys.stdout",
-            }
-        },
-        "loggers": {
-            # No level on gunicorn.error: gunicorn's own `loglevel` setting stays in force.
-            "gunicorn.error": {"handlers": ["console"], "propagate": False},
-            "gunicorn.access": {
-                "level": "INFO",
-                "handlers": ["console"],
-                "propagate": False,
-            },
-        },
-        "root": {"handlers": ["console"], "level": "INFO"},
-    }
 
 
 def traces_sample_rate_from_env() -> float:

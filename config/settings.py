@@ -544,7 +544,7 @@ URL_PREFIX = env_url_prefix("URL_PREFIX")
 if URL_PREFIX:
     FORCE_SCRIPT_NAME = URL_PREFIX
     # Absolute here: Django caches a relative STATIC_URL or MEDIA_URL with the script
-    # prefix current at first use, and under gunicorn that is still "/".
+    # prefix current at first use, and under a WSGI server that is still "/".
     STATIC_URL = f"{URL_PREFIX}/static/"
     MEDIA_URL = f"{URL_PREFIX}/assets/"
     # Projects behind one tunnel share its host name: keep their cookies apart.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -77,19 +78,28 @@ class Readiness:
 _readiness: Readiness | None = None
 _refreshing = threading.Lock()
 _draining = threading.Event()
+# Written by the web server's main process on SIGTERM (config/serve.py): workers
+# are processes of their own, and each probe looks for it (a stat, about 1 µs).
+_drain_flag = os.environ.get("GATEHOUSE_DRAIN_FLAG")
 
 
 def draining_start() -> None:
     """From now on readiness is 503 "draining", while requests are still served:
-    a load balancer that routes by /health stops sending any (gunicorn.conf.py)."""
+    a load balancer that routes by /health stops sending any (DRAIN_SECONDS)."""
     _draining.set()
+
+
+def draining() -> bool:
+    return _draining.is_set() or (
+        _drain_flag is not None and os.path.exists(_drain_flag)
+    )
 
 
 def readiness(*, upkeep: Callable[[], None] | None = None) -> Readiness:
     """The latest readiness, refreshed by one thread at a time once it is stale;
     `upkeep` runs before and after a refresh, as around a request."""
     current = _current_readiness(upkeep)
-    if _draining.is_set():
+    if draining():
         body = {**current.body, "status": "draining"}
         return Readiness(
             status=HTTPStatus.SERVICE_UNAVAILABLE,

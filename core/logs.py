@@ -1,7 +1,7 @@
 """Log output for production: one JSON object per line, with URL secrets redacted.
 
 Referenced by dotted path from the logging config in config/observability.py, which
-gunicorn's `logconfig_dict` uses too, so nothing here may need Django set up at import.
+the web server's main process uses too, so nothing here may need Django set up at import.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
+from config.access_log import ACCESS_LOGGER
 from core.request_id import NO_REQUEST
 
 if TYPE_CHECKING:
@@ -60,17 +61,19 @@ def _urlconf() -> str:
 
     try:
         return str(get_urlconf() or settings.ROOT_URLCONF)
-    except Exception:  # Django not set up (gunicorn's master): nothing is kept
+    except (
+        Exception
+    ):  # Django not set up (the web server's main process): nothing is kept
         return ""
 
 
 def _resolve(path_info: str) -> ResolverMatch | None:
-    # Imported here: gunicorn's master process loads this module before Django.
+    # Imported here: the web server's main process loads this module before Django.
     from django.urls import resolve
 
     try:
         return resolve(path_info)
-    except Exception:  # unmatched, or Django not set up (gunicorn's master)
+    except Exception:  # unmatched, or Django not set up (the web server's main process)
         return None
 
 
@@ -106,8 +109,9 @@ class RedactUrlSecretsFilter(logging.Filter):
 class JsonFormatter(_JsonFormatter):
     """time, level, logger, message, request_id, then the record's extra fields.
 
-    gunicorn's access records become method, path, status, duration_ms and the
-    X-Request-ID the response carried; never the query string or request headers.
+    Access records (config/access_log.py) become method, path, status, duration_ms,
+    bytes and the X-Request-ID the response carried; never the query string or
+    request headers.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -133,20 +137,18 @@ class JsonFormatter(_JsonFormatter):
         super().add_fields(log_data, record, message_dict)
         if log_data.get("request_id") is None:
             log_data["request_id"] = NO_REQUEST
-        if record.name == "gunicorn.access" and isinstance(record.args, Mapping):
+        if record.name == ACCESS_LOGGER and isinstance(record.args, Mapping):
             self._add_access_fields(log_data, record.args)
 
     @staticmethod
-    def _add_access_fields(log_data: dict[str, Any], atoms: Mapping) -> None:
-        # gunicorn's SafeAtoms answers "-" for a header the response did not have.
-        path = redact_path(atoms["U"] or "")
-        status = atoms["s"]
+    def _add_access_fields(log_data: dict[str, Any], fields: Mapping) -> None:
+        path = redact_path(fields["path"])
         log_data.update(
-            message=f"{atoms['m']} {path} {status}",
-            request_id=atoms["{x-request-id}o"],
-            method=atoms["m"],
+            message=f"{fields['method']} {path} {fields['status']}",
+            request_id=fields["request_id"],
+            method=fields["method"],
             path=path,
-            status=int(status) if str(status).isdigit() else status,
-            duration_ms=round(atoms["D"] / 1000, 1),
-            bytes=atoms["B"],
+            status=fields["status"],
+            duration_ms=fields["duration_ms"],
+            bytes=int(length) if (length := fields["bytes"]).isdigit() else length,
         )

@@ -1,4 +1,4 @@
-"""Cookie mode (JWT_REFRESH_COOKIE=true) behind the real proxy: gunicorn with
+"""Cookie mode (JWT_REFRESH_COOKIE=true) behind the real proxy: the web server with
 URL_PREFIX behind Caddy running deploy/proxy/Caddyfile, which strips the prefix.
 
 A `requests` session is the browser: its cookie jar keeps what the answers set and
@@ -23,7 +23,6 @@ import requests
 
 from accounts.refresh_cookie import REFRESH_COOKIE_NAME
 from conftest import services_required
-from core.tests.gunicorn_process import gunicorn
 from core.tests.served_app import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -34,6 +33,7 @@ from core.tests.served_app import (
     stop,
     wait_for_port,
 )
+from core.tests.web_process import web_server
 
 PREFIX = "/gatehouse"  # the path deploy/proxy/Caddyfile gives this app
 AUTH = f"{PREFIX}/api/v1/auth"
@@ -96,7 +96,7 @@ def proxy(served_database_template, tmp_path_factory) -> Iterator[SimpleNamespac
         JWT_REFRESH_COOKIE="true",
         CORS_ORIGINS=FRONTEND,
     )
-    with gunicorn(directory, config="", env=env) as app:
+    with web_server(directory, env=env) as app:
         app_port = int(app.url.rsplit(":", 1)[1])
         with caddy(directory, upstream_port=app_port) as port:
             yield SimpleNamespace(url=f"http://127.0.0.1:{port}")

@@ -1,6 +1,6 @@
 """Issue 17's "the throttles hold across two server processes sharing Redis".
 
-Two real gunicorn servers, A and B, share one database and one Redis (the cache
+Two real web servers (config/serve.py), A and B, share one database and one Redis (the cache
 that holds mfa tokens and throttle counters); requests alternate between them.
 Each request comes "through a proxy" (NUM_PROXIES=1) from its own client address
 unless a test is about one address, so only the counter under test can refuse.
@@ -29,7 +29,6 @@ import redis
 from allauth.mfa.totp.internal import auth as totp_auth
 
 from conftest import services_required
-from core.tests.gunicorn_process import gunicorn
 from core.tests.served_app import (
     Reply,
     clean_env,
@@ -37,6 +36,7 @@ from core.tests.served_app import (
     http_request,
     manage,
 )
+from core.tests.web_process import web_server
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AUTH = "/api/v1/auth"
@@ -74,24 +74,19 @@ for email in {MFA_USERS + CODE_USERS!r}:
 print(json.dumps(enrolled))
 """
 
-# Runs in each worker once the app is loaded: the clocks this module's counts
-# and codes are computed against.
-GUNICORN_CONFIG = """
-OFFSET = {offset!r}
-NOW = {now!r}
+# Runs once the app is loaded, before the worker forks: the clocks this module's
+# counts and codes are computed against.
+CLOCKS = """
+import time
+import types
 
+from allauth.mfa.totp.internal import auth
 
-def post_worker_init(worker):
-    import time
-    import types
+import core.throttling
 
-    from allauth.mfa.totp.internal import auth
-
-    import core.throttling
-
-    real_time = time.time
-    core.throttling.time = types.SimpleNamespace(time=lambda: real_time() + OFFSET)
-    auth.time = types.SimpleNamespace(time=lambda: NOW)
+real_time = time.time
+core.throttling.time = types.SimpleNamespace(time=lambda: real_time() + {offset!r})
+auth.time = types.SimpleNamespace(time=lambda: {now!r})
 """
 
 
@@ -117,7 +112,7 @@ def servers(served_database_template, tmp_path_factory) -> Iterator[SimpleNamesp
     prefix, mail = f"test-{uuid.uuid4().hex}", directory / "mail"
     now = time.time()
     offset = (now // 86400 + 1) * 86400 - now
-    config = GUNICORN_CONFIG.format(offset=offset, now=NOW)
+    clocks = CLOCKS.format(offset=offset, now=NOW)
     env = clean_env(
         database,
         REDIS_URL=REDIS_URL,
@@ -133,7 +128,9 @@ def servers(served_database_template, tmp_path_factory) -> Iterator[SimpleNamesp
     with contextlib.ExitStack() as stack:
         a, b = (
             stack.enter_context(
-                gunicorn(tmp_path_factory.mktemp(name), config=config, env=env)
+                web_server(
+                    tmp_path_factory.mktemp(name), env=env, before_serving=clocks
+                )
             )
             for name in ("server-a", "server-b")
         )

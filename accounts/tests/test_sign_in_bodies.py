@@ -6,8 +6,8 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from core.tests.gunicorn_process import fetch, gunicorn
 from core.tests.request_bodies import CountingInput
+from core.tests.web_process import fetch, web_server
 
 LOGIN = "/api/v1/auth/login/"
 REFRESH = "/api/v1/auth/refresh/"
@@ -116,7 +116,7 @@ def test_a_throttled_caller_gets_429_before_its_body_is_parsed(settings):
     assert malformed.read_bytes == 0
 
 
-def test_under_gunicorn_a_chunked_body_is_never_read(tmp_path):
+def test_under_the_web_server_a_chunked_body_is_never_read(tmp_path):
     # Without Content-Length Django reads a body as empty, whatever follows.
     def chunks():
         yield b'{"email": "a@example.com", "password": "'
@@ -124,8 +124,8 @@ def test_under_gunicorn_a_chunked_body_is_never_read(tmp_path):
             yield b"x" * 65536
         yield b'"}'
 
-    with gunicorn(
-        tmp_path, config="", env={"DATABASE_URL": f"sqlite:///{tmp_path}/db"}
+    with web_server(
+        tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/db"}
     ) as server:
         answer = fetch(
             f"{server.url}{LOGIN}",

@@ -26,7 +26,7 @@ if os.getenv("BENCH_HOST") then
   base_headers["Host"] = os.getenv("BENCH_HOST")
 end
 if os.getenv("BENCH_FORWARDED_PROTO") then
-  -- What the production proxy in front of gunicorn adds (Render terminates TLS).
+  -- What the production proxy in front of the web server adds (Render terminates TLS).
   base_headers["X-Forwarded-Proto"] = os.getenv("BENCH_FORWARDED_PROTO")
 end
 if body_kind == "form_login" then

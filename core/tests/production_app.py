@@ -90,7 +90,7 @@ class Answer:
 
 
 class Site:
-    """HTTP to the gunicorn under test, as Render's proxy would forward it."""
+    """HTTP to the web server under test, as Render's proxy would forward it."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -143,7 +143,7 @@ class Site:
 
 @contextmanager
 def web(env: dict[str, str], log: Path) -> Iterator[tuple[Site, subprocess.Popen]]:
-    """gunicorn from the Procfile's web line, once /health answers 200."""
+    """The web server from the Procfile's web line, once /health answers 200."""
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603
             ["bash", "-c", f"exec {procfile_line('web')}"],  # noqa: S607
@@ -162,7 +162,7 @@ def web(env: dict[str, str], log: Path) -> Iterator[tuple[Site, subprocess.Popen
             except OSError:
                 pass
             assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"gunicorn did not come up\n{log}"
+            assert time.monotonic() < deadline, f"the web server did not come up\n{log}"
             time.sleep(0.2)
         yield site, process
     finally:

@@ -1,6 +1,6 @@
 """Draining: after SIGTERM /health answers 503 while requests are still served
-(GUNICORN_DRAIN_SECONDS, config/gunicorn_drain.py), so a load balancer that routes
-by health checks takes the instance out before it stops accepting."""
+(DRAIN_SECONDS, config/serve.py), so a load balancer that routes by health checks
+takes the instance out before it stops accepting."""
 
 from __future__ import annotations
 
@@ -46,18 +46,21 @@ def test_a_draining_process_still_answers_other_requests(api_client):
 
 
 @sqlite_leg_only
-def test_gunicorn_drains_on_sigterm_then_stops(served_database_template, tmp_path):
+def test_the_web_server_drains_on_sigterm_then_stops(
+    served_database_template, tmp_path
+):
     port = free_port()
     env = clean_env(
         database_copy(served_database_template, tmp_path),
-        GUNICORN_DRAIN_SECONDS="2",
-        WEB_CONCURRENCY="1",
+        DRAIN_SECONDS="2",
+        # Two workers: the flag the main process writes reaches each of them.
+        WEB_CONCURRENCY="2",
+        PORT=str(port),
+        WEB_BIND_ADDRESS="127.0.0.1",
     )
-    with (tmp_path / "gunicorn.log").open("w") as log:
+    with (tmp_path / "web.log").open("w") as log:
         process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "gunicorn", "config.wsgi"]
-            + ["--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
-            + ["--no-control-socket"],
+            [sys.executable, "-m", "config.serve"],
             cwd=BASE_DIR,
             env=env,
             stdout=log,
@@ -72,9 +75,12 @@ def test_gunicorn_drains_on_sigterm_then_stops(served_database_template, tmp_pat
         while (probe := http_request(port, "GET", "/health")).status == HTTPStatus.OK:
             assert time.monotonic() < deadline, "/health never turned to 503"
             time.sleep(0.05)
+        # New connections, so each worker answers some of them.
+        probes = [http_request(port, "GET", "/health") for _ in range(10)]
         during = http_request(port, "GET", "/api/v1/resources/")
 
         assert probe.status == HTTPStatus.SERVICE_UNAVAILABLE
+        assert {p.status for p in probes} == {HTTPStatus.SERVICE_UNAVAILABLE}
         assert probe.json()["status"] == "draining"
         assert during.status == HTTPStatus.UNAUTHORIZED  # still served
         assert process.wait(timeout=30) == 0

@@ -1,4 +1,4 @@
-"""PostgreSQL stopped and started again under load, with gunicorn left running.
+"""PostgreSQL stopped and started again under load, with the web server left running.
 
 The app runs as production does (the Procfile's release and web lines,
 IS_PRODUCTION) against a PostgreSQL cluster of the test's own, which the test
@@ -63,7 +63,7 @@ def test_a_postgresql_restart_under_load_answers_503_recovers_and_loses_no_write
             HEALTH_CACHE_SECONDS=str(HEALTH_CACHE_SECONDS),
         )
         release(env)
-        with web(env, tmp_path / "gunicorn.log") as (site, _process):
+        with web(env, tmp_path / "web.log") as (site, _process):
             site.sign_in()
             with Load(site, clients=CLIENTS) as load:
                 _wait_for(lambda: len(load.acknowledged_titles()) >= 40, timeout=30)

@@ -1,6 +1,6 @@
-"""SIGTERM to gunicorn (a deploy, a scale-down) while uploads and writes are in flight.
+"""SIGTERM to the web server (a deploy, a scale-down) while uploads and writes are in flight.
 
-gunicorn runs from the Procfile's web line, as production does, on a fresh
+The web server (granian) runs from the Procfile's web line, as production does, on a fresh
 PostgreSQL database with media on local disk, under constant load. Requests
 whose bodies are half sent when the signal arrives are the in-flight ones.
 """
@@ -57,8 +57,8 @@ def _wait_until_loaded(load: Load) -> None:
 
 def _wait_until_handled(log: Path) -> None:
     deadline = time.monotonic() + 10
-    while "Handling signal: term" not in log.read_text():
-        assert time.monotonic() < deadline, "gunicorn did not take the SIGTERM"
+    while "Shutting down granian" not in log.read_text():
+        assert time.monotonic() < deadline, "the web server did not take the SIGTERM"
         time.sleep(0.05)
 
 
@@ -77,8 +77,8 @@ def test_sigterm_lets_in_flight_uploads_and_writes_finish_leaving_nothing_half_d
     media_root = tmp_path / "assets"
     env = production_env(database_url=fresh_postgres, media_root=media_root)
     release(env)
-    log = tmp_path / "gunicorn.log"
-    with web(env, log) as (site, gunicorn):
+    log = tmp_path / "web.log"
+    with web(env, log) as (site, server):
         site.sign_in()
         resource = site.request("POST", "/api/v1/resources/", {"title": "Uploads"})
         resource_id = resource.json()["id"]
@@ -104,10 +104,10 @@ def test_sigterm_lets_in_flight_uploads_and_writes_finish_leaving_nothing_half_d
             ]
             time.sleep(0.5)  # the workers are reading these requests now
 
-            gunicorn.send_signal(signal.SIGTERM)
+            server.send_signal(signal.SIGTERM)
             _wait_until_handled(log)
             answers = [request.finish() for request in in_flight]
-        exit_code = gunicorn.wait(timeout=40)
+        exit_code = server.wait(timeout=40)
     outcomes = load.snapshot()
     with psycopg.connect(fresh_postgres) as conn:
         titles = {t for (t,) in conn.execute("SELECT title FROM resources_resource")}

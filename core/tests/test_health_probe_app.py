@@ -12,16 +12,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import connection
 
 from config.wsgi import application
 from core import health
 from core.postgresql.base import HEALTH_CHECK_AFTER_IDLE
-from core.tests.gunicorn_process import fetch, gunicorn
-
-PROJECT_CONFIG = (Path(settings.BASE_DIR) / "gunicorn.conf.py").read_text()
+from core.tests.web_process import fetch, web_server
 
 
 def call(path: str, *, host: str = "testserver", **headers: str):
@@ -123,16 +120,16 @@ def test_a_probe_reconnects_when_the_database_dropped_its_connection():
 
 def _access_lines(stdout: Path) -> list[dict]:
     lines = [json.loads(line) for line in stdout.read_text().splitlines()]
-    return [line for line in lines if line["logger"] == "gunicorn.access"]
+    return [line for line in lines if line["logger"] == "web.access"]
 
 
 def _sqlite(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'probe.sqlite3'}"
 
 
-def test_under_gunicorn_a_healthy_probe_writes_no_access_line(tmp_path):
+def test_under_the_web_server_a_healthy_probe_writes_no_access_line(tmp_path):
     env = {"LOG_FORMAT": "json", "DATABASE_URL": _sqlite(tmp_path)}
-    with gunicorn(tmp_path, config=PROJECT_CONFIG, env=env) as server:
+    with web_server(tmp_path, env=env) as server:
         probe = fetch(f"{server.url}/health", headers={"Host": "localhost"})
         other = fetch(f"{server.url}/api/v1/health/", headers={"Host": "localhost"})
 
@@ -143,12 +140,12 @@ def test_under_gunicorn_a_healthy_probe_writes_no_access_line(tmp_path):
     ]
 
 
-def test_under_gunicorn_a_failing_probe_is_logged(tmp_path):
+def test_under_the_web_server_a_failing_probe_is_logged(tmp_path):
     env = {
         "LOG_FORMAT": "json",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:1/unreachable",
     }
-    with gunicorn(tmp_path, config=PROJECT_CONFIG, env=env) as server:
+    with web_server(tmp_path, env=env) as server:
         probe = fetch(f"{server.url}/health", headers={"Host": "localhost"})
 
     assert probe.status == HTTPStatus.SERVICE_UNAVAILABLE
@@ -162,7 +159,7 @@ def test_log_health_probes_logs_every_probe(tmp_path):
         "DATABASE_URL": _sqlite(tmp_path),
         "LOG_HEALTH_PROBES": "true",
     }
-    with gunicorn(tmp_path, config=PROJECT_CONFIG, env=env) as server:
+    with web_server(tmp_path, env=env) as server:
         probe = fetch(f"{server.url}/health", headers={"Host": "localhost"})
 
     assert probe.status == HTTPStatus.OK

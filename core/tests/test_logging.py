@@ -11,16 +11,11 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
-from config.observability import (
-    TEXT_FORMAT,
-    gunicorn_logconfig_dict,
-    log_format_from_env,
-    logging_config,
-)
+from config.observability import TEXT_FORMAT, log_format_from_env, logging_config
 from core import logs
 from core.logs import JsonFormatter, url_secrets
 from core.request_id import RequestIdFilter
-from core.tests.gunicorn_process import fetch, gunicorn
+from core.tests.web_process import fetch, web_server
 
 SECRET = "s3cr3t-bearer-value-that-must-not-be-logged"
 QUERY_SECRET = "query-string-token-that-must-not-be-logged"
@@ -145,21 +140,9 @@ def test_an_unknown_log_format_fails_at_start_up(monkeypatch):
         log_format_from_env(is_production=False)
 
 
-# What gunicorn.conf.py sets (docs/operators.md "Observability and security headers").
-GUNICORN_CONFIG = """
-from config.observability import gunicorn_logconfig_dict, log_format_from_env
-
-if log_format_from_env() == "json":
-    logconfig_dict = gunicorn_logconfig_dict()
-accesslog = "-"
-access_log_format = "%(m)s %(U)s %(s)s %(M)sms request_id=%({x-request-id}o)s"
-"""
-
-
-def test_gunicorn_and_django_write_json_lines_with_the_request_id(tmp_path):
-    with gunicorn(
+def test_the_web_server_and_django_write_json_lines_with_the_request_id(tmp_path):
+    with web_server(
         tmp_path,
-        config=GUNICORN_CONFIG,
         env={
             "LOG_FORMAT": "json",
             "DJANGO_SETTINGS_MODULE": "core.tests.boom_settings",
@@ -173,7 +156,7 @@ def test_gunicorn_and_django_write_json_lines_with_the_request_id(tmp_path):
     stdout = server.stdout.read_text()
 
     lines = [json.loads(line) for line in stdout.splitlines()]  # all of them JSON
-    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    access = [line for line in lines if line["logger"] == "web.access"]
     assert access[0] == {
         **access[0],
         "level": "INFO",
@@ -191,22 +174,22 @@ def test_gunicorn_and_django_write_json_lines_with_the_request_id(tmp_path):
         missing.headers["X-Request-ID"],
         failing.headers["X-Request-ID"],
     ]
-    assert any(line["logger"] == "gunicorn.error" for line in lines)
+    assert any(line["logger"] == "_granian" for line in lines)  # the server's own
     for secret in (SECRET, QUERY_SECRET, SHARE_TOKEN):
         assert secret not in server.output()
 
 
-def test_gunicorn_log_config_leaves_gunicorn_log_level_alone():
-    config = gunicorn_logconfig_dict()
+def test_access_lines_are_written_whatever_log_level_says(tmp_path):
+    env = {"LOG_FORMAT": "json", "LOG_LEVEL": "ERROR"}
+    with web_server(tmp_path, env=env) as server:
+        fetch(f"{server.url}/api/v1/no-such-thing/", headers={"Host": "localhost"})
 
-    assert "level" not in config["loggers"]["gunicorn.error"]
-    assert config["handlers"]["console"]["stream"] == "ext://sys.stdout"
+    lines = [json.loads(line) for line in server.stdout.read_text().splitlines()]
+    assert [line["status"] for line in lines if line["logger"] == "web.access"] == [404]
 
 
-def test_gunicorn_text_access_lines_leave_out_the_query_string(tmp_path):
-    with gunicorn(
-        tmp_path, config=GUNICORN_CONFIG, env={"LOG_FORMAT": "text"}
-    ) as server:
+def test_text_access_lines_leave_out_the_query_string(tmp_path):
+    with web_server(tmp_path, env={"LOG_FORMAT": "text"}) as server:
         fetch(
             f"{server.url}/api/v1/no-such-thing/?token={QUERY_SECRET}",
             headers={"X-Request-ID": "text-7"},

@@ -2,7 +2,7 @@
 
 A clean environment with IS_PRODUCTION=true, a fresh PostgreSQL database and an
 S3-compatible server (moto) as cloud storage; the build script, the Procfile's
-release command, then gunicorn started from the Procfile's web line.
+release command, then the web server (granian) started from the Procfile's web line.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def run(
 
 
 class Site:
-    """HTTP to the gunicorn under test, as Render's proxy would forward it."""
+    """HTTP to the web server under test, as Render's proxy would forward it."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -117,7 +117,7 @@ def deployed(production_env) -> Iterator[tuple[Site, subprocess.Popen, dict]]:
         except OSError:
             pass
         assert web.poll() is None, web.stdout.read().decode()
-        assert time.monotonic() < deadline, "gunicorn did not come up"
+        assert time.monotonic() < deadline, "the web server did not come up"
         time.sleep(0.2)
     try:
         yield site, web, env
@@ -203,7 +203,7 @@ def test_a_render_style_deploy_serves_the_app_safely(deployed):
         key.startswith(f"gatehouse-test/resources/{resource_id}/") for key in keys
     )
 
-    # SIGTERM lets an in-flight request finish before gunicorn exits
+    # SIGTERM lets an in-flight request finish before the web server exits
     payload, content_type = multipart("file", "photo.png", png_bytes(16, 16))
     conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=30)
     conn.putrequest("POST", f"/api/v1/resources/{resource_id}/upload/", skip_host=True)

@@ -1,6 +1,6 @@
 """Sentry, when SENTRY_DSN is set: errors reach it, credentials and personal data don't.
 
-gunicorn serves the project in a child process whose DSN points at a local stand-in
+The web server serves the project in a child process whose DSN points at a local stand-in
 for Sentry's ingest endpoint, which keeps every envelope it is sent.
 """
 
@@ -19,7 +19,7 @@ from django.conf import settings
 
 from config.observability import sentry_before_send, traces_sample_rate_from_env
 from core.tests.boom_urls import BOOM_MESSAGE
-from core.tests.gunicorn_process import fetch, gunicorn
+from core.tests.web_process import fetch, web_server
 
 BEARER = "bearer-value-sentry-must-not-see"
 COOKIE = "cookie-value-sentry-must-not-see"
@@ -110,9 +110,8 @@ def _wait_for_event(server: FakeSentry, timeout: float = 20) -> dict:
 
 
 def test_an_unhandled_error_reaches_sentry_without_credentials(tmp_path, fake_sentry):
-    with gunicorn(
+    with web_server(
         tmp_path,
-        config="",
         env={
             "DJANGO_SETTINGS_MODULE": "core.tests.boom_settings",
             "DEBUG": "false",

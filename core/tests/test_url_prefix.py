@@ -1,6 +1,6 @@
 """Under a path prefix (URL_PREFIX=/gatehouse) every URL the app emits carries it.
 
-The end-to-end tests run what a laptop runs: gunicorn with URL_PREFIX behind Caddy
+The end-to-end tests run what a laptop runs: the web server with URL_PREFIX behind Caddy
 with deploy/proxy/Caddyfile, which strips the prefix, on loopback. Caddy comes from
 `apt-get install caddy`; without it they skip locally and fail in CI.
 """
@@ -136,7 +136,7 @@ def test_share_link_carries_the_prefix_in_process(
     )
 
 
-# --- Through a real proxy: Caddy with deploy/proxy/Caddyfile in front of gunicorn ---
+# --- Through a real proxy: Caddy with deploy/proxy/Caddyfile in front of the web server ---
 
 
 class _OtherProject(BaseHTTPRequestHandler):
@@ -171,6 +171,9 @@ def proxy(served_database_template, tmp_path_factory):
         database_copy(served_database_template, directory),
         URL_PREFIX=PREFIX,
         CORS_ORIGINS=FRONTEND,
+        PORT=str(app_port),
+        WEB_BIND_ADDRESS="127.0.0.1",
+        WEB_CONCURRENCY="2",
     )
     proxy_env = {
         "PATH": clean_env(directory)["PATH"],
@@ -184,13 +187,12 @@ def proxy(served_database_template, tmp_path_factory):
         "GATEHOUSE_UPSTREAM": f"127.0.0.1:{app_port}",
         "OTHER_UPSTREAM": f"127.0.0.1:{other.server_address[1]}",
     }
-    logs = (directory / "gunicorn.log").open("w"), (directory / "caddy.log").open("w")
+    logs = (directory / "web.log").open("w"), (directory / "caddy.log").open("w")
     processes = []
     try:
         processes.append(
             subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "gunicorn", "config.wsgi"]
-                + ["--bind", f"127.0.0.1:{app_port}", "--workers", "2"],
+                [sys.executable, "-m", "config.serve"],
                 cwd=BASE_DIR,
                 env=app_env,
                 stdout=logs[0],

@@ -43,7 +43,7 @@ from core.tests.storage_servers import S3_KEY, S3_REGION, S3_SECRET
 
 HOST = "gatehouse.test"
 ADMIN_EMAIL, ADMIN_PASSWORD = "ops@gatehouse.test", "a-long-scale-out-passphrase"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CADDYFILE = BASE_DIR / "deploy" / "loadbalancer" / "Caddyfile"
 # Fewer server connections than the instances' threads and the worker together, so
 # transactions from different clients really share them.
@@ -193,7 +193,7 @@ class Cluster:
                 env={**self.env, "PORT": str(port)},
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # crash() kills the master and its workers
+                start_new_session=True,  # crash() kills the main process and its workers
             )
         instance = Instance(port=port, process=process, log=log)
         self.started.append(instance)  # stopped at the end whatever happens
@@ -212,7 +212,7 @@ class Cluster:
         """Waits until the balancer sends it requests (an access line: probes
         answered 200 write none), i.e. its health check has passed."""
         deadline = time.monotonic() + timeout
-        while '"gunicorn.access"' not in instance.output():
+        while '"web.access"' not in instance.output():
             assert time.monotonic() < deadline, "the balancer never sent it traffic"
             time.sleep(0.1)
 
@@ -236,7 +236,7 @@ class Cluster:
             assert response.status == HTTPStatus.OK
 
     def crash(self, instance: Instance) -> None:
-        """SIGKILL to every process of the instance (a worker outlives its master)."""
+        """SIGKILL to every process of the instance (a worker outlives its main process)."""
         os.killpg(instance.process.pid, signal.SIGKILL)
         instance.process.wait(timeout=10)
 
@@ -300,13 +300,11 @@ def production_env(
         "ALLOWED_HOSTS": HOST,
         "BASE_URL": f"https://{HOST}",
         "NUM_PROXIES": "1",
-        # Its default control socket is one per user: leave other gunicorns' alone.
-        "GUNICORN_CMD_ARGS": "--no-control-socket",
         # Caddy routes by health checks, a second apart: drain for three.
-        "GUNICORN_DRAIN_SECONDS": str(DRAIN_SECONDS),
+        "DRAIN_SECONDS": str(DRAIN_SECONDS),
         # One process of four threads per instance: three instances on two cores.
         "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "4",
+        "WEB_THREADS": "4",
         "USE_CLOUD_STORAGE": "true",
         "CLOUD_STORAGE_PROVIDER": "s3",
         "CLOUD_STORAGE_BUCKET": bucket,

@@ -1,4 +1,5 @@
-"""gunicorn serving the project in a child process on 127.0.0.1, for end-to-end tests."""
+"""The project's web server (config/serve.py, granian) in a child process on
+127.0.0.1, for end-to-end tests."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 from django.conf import settings
@@ -24,6 +26,14 @@ class Served:
     url: str
     stdout: Path
     stderr: Path
+    pid: int = 0  # the server's main process
+
+    def worker_pids(self) -> list[int]:
+        return [
+            int(child)
+            for task in Path(f"/proc/{self.pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
 
     def output(self) -> str:
         return self.stdout.read_text() + self.stderr.read_text()
@@ -32,7 +42,7 @@ class Served:
 @dataclass
 class Answer:
     status: int
-    headers: dict[str, str]
+    headers: Message  # names in any case: granian sends them lowercase
     body: bytes
 
 
@@ -47,40 +57,46 @@ def clean_environment(**env: str) -> dict[str, str]:
     return {**kept, **env}
 
 
+SERVE = """
+from config.serve import load_application, web_server
+
+server = web_server()
+load_application()
+{before_serving}
+server.serve(target_loader=load_application)
+"""
+
+
 @contextmanager
-def gunicorn(
-    tmp_path: Path, *, config: str, env: dict[str, str] | None = None
+def web_server(
+    tmp_path: Path, *, env: dict[str, str] | None = None, before_serving: str = ""
 ) -> Iterator[Served]:
-    """Runs one sync worker with the given gunicorn config file text; stops it after."""
+    """Runs one worker as `python -m config.serve` does; stops it after.
+
+    `before_serving` is Python run in the main process once the project is
+    loaded: the worker forks from it, so what it patches holds there too.
+    """
     port = free_port()
-    config_file = tmp_path / "gunicorn_test.conf.py"
-    config_file.write_text(config)
     served = Served(
         url=f"http://127.0.0.1:{port}",
-        stdout=tmp_path / "gunicorn.stdout",
-        stderr=tmp_path / "gunicorn.stderr",
+        stdout=tmp_path / "web.stdout",
+        stderr=tmp_path / "web.stderr",
     )
+    settings_env = {
+        "PORT": str(port),
+        "WEB_BIND_ADDRESS": "127.0.0.1",
+        "WEB_CONCURRENCY": "1",
+        **(env or {}),
+    }
     with served.stdout.open("w") as out, served.stderr.open("w") as err:
         process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--config",
-                str(config_file),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                # Its default socket path is per user: leave other gunicorns' alone.
-                "--no-control-socket",
-            ],
+            [sys.executable, "-c", SERVE.format(before_serving=before_serving)],
             cwd=Path(settings.BASE_DIR),
-            env=clean_environment(**(env or {})),
+            env=clean_environment(**settings_env),
             stdout=out,
             stderr=err,
         )
+        served.pid = process.pid
         try:
             _wait_until_listening(port, process, served)
             yield served
@@ -97,7 +113,7 @@ def _wait_until_listening(port: int, process: subprocess.Popen, served: Served) 
     try:
         wait_for_port(port, process=process, timeout=STARTUP_SECONDS)
     except AssertionError as exc:
-        raise RuntimeError(f"gunicorn: {exc}:\n{served.output()}") from None
+        raise RuntimeError(f"web server: {exc}:\n{served.output()}") from None
 
 
 def fetch(
@@ -112,6 +128,6 @@ def fetch(
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return Answer(response.status, dict(response.headers), response.read())
+            return Answer(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
-        return Answer(error.code, dict(error.headers), error.read())
+        return Answer(error.code, error.headers, error.read())
