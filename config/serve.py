@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import logging
 import os
 import shutil
@@ -135,7 +136,15 @@ def load_application(target: str = APPLICATION) -> Any:
     which finds it built."""
     if os.getpid() != _MAIN_PID:
         _stop_with_the_main_process()
-    return _served_application()
+        return _served_application()
+    application = _served_application()
+    # What the import made lives as long as the process: out of the collector's
+    # way, each collection scans only what requests made (W3 2.73 -> 2.42 ms of
+    # server CPU per request, docs/contributors.md), and the workers' copy of it
+    # stays shared with the main process, not copied when the collector marks it.
+    gc.collect()
+    gc.freeze()
+    return application
 
 
 _MAIN_PID = os.getpid()

@@ -121,7 +121,7 @@ MIDDLEWARE = [
     "core.middleware.RequestBodyLimitMiddleware",  # after CORS: a 413 carries its headers
     # The Browser* ones pass /api/ requests by (core/browser_middleware.py).
     "core.browser_middleware.BrowserSessionMiddleware",
-    "core.browser_middleware.BrowserCommonMiddleware",
+    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "core.browser_middleware.BrowserAuthenticationMiddleware",
     "core.browser_middleware.BrowserMessageMiddleware",

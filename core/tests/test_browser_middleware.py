@@ -45,3 +45,10 @@ def test_a_page_request_still_gets_them():
     assert hasattr(request, "session")
     assert request.user.is_anonymous
     assert hasattr(request, "_messages")
+
+
+@pytest.mark.django_db
+def test_an_api_answer_still_carries_its_content_length(client):
+    # Without it granian sends the body chunked (CommonMiddleware sets it).
+    response = client.get("/api/v1/health/")
+    assert response["Content-Length"] == str(len(response.content))

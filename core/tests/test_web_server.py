@@ -177,3 +177,16 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie has stopped; its parent (init) reaps it
+
+
+def test_loading_the_project_moves_it_out_of_the_collectors_way():
+    import gc
+
+    from config.serve import load_application
+
+    gc.unfreeze()
+    try:
+        load_application()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
