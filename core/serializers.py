@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 from rest_framework import serializers
 
 
@@ -55,3 +56,18 @@ class ErrorSerializer(serializers.Serializer):
         required=False,
         help_text="Validation errors (400) by field; `non_field_errors` for the body.",
     )
+
+
+def datetime_json():
+    """DRF's DateTimeField output, or the datetime itself where that is the same:
+    the database's datetimes are UTC, and UTC is what DRF would render, as the
+    renderer (core/renderers.py) writes a datetime. For JSON built by hand."""
+    if timezone.get_current_timezone_name() == "UTC":
+        return _unchanged
+    return serializers.DateTimeField(
+        default_timezone=timezone.get_current_timezone()
+    ).to_representation
+
+
+def _unchanged(value):
+    return value

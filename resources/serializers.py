@@ -4,13 +4,12 @@ import json
 import re
 
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
 from core.image_variants import is_image_name, variant_urls_builder
-from core.serializers import ModelSerializer, StrictCharField
+from core.serializers import ModelSerializer, StrictCharField, datetime_json
 from resources.models import Resource, ResourceFile
 
 DATA_MAX_BYTES = 64 * 1024  # `data` as compact UTF-8 JSON
@@ -119,7 +118,7 @@ def resource_rows_json(
     UUIDs stay UUIDs and, in UTC, datetimes stay datetimes: the renderer writes
     them as DRF's fields would, at a tenth of the cost.
     """
-    moment = _moment_json()
+    moment = datetime_json()
     file_url = ResourceFile._meta.get_field("file").storage.url
     absolute = _absolute_url_builder(request)
     variant_urls = variant_urls_builder(absolute)
@@ -203,20 +202,6 @@ def created_resource_json(resource: Resource, *, request) -> dict:
     return resource_rows_json([row], [[]], request=request)[0]
 
 
-def _moment_json():
-    """DRF's DateTimeField output, or the datetime itself where that is the same:
-    the database's datetimes are UTC, and UTC is what DRF would render."""
-    if timezone.get_current_timezone_name() == "UTC":
-        return _unchanged
-    return serializers.DateTimeField(
-        default_timezone=timezone.get_current_timezone()
-    ).to_representation
-
-
-def _unchanged(value):
-    return value
-
-
 # Characters Django's iri_to_uri() leaves as they are.
 _URI_UNCHANGED = re.compile(r"[A-Za-z0-9/#%\[\]=:;$&()+,!?*@'~._-]*")
 
@@ -225,7 +210,7 @@ def _absolute_url_builder(request):
     """request.build_absolute_uri for many URLs at once: a plain path from the
     site root gets the request's scheme and host; anything else goes to Django."""
     if request is None:
-        return _unchanged
+        return str
     scheme_host = request.build_absolute_uri("/")[:-1]
 
     def absolute(url: str) -> str:
