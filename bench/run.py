@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import resource
 import secrets
 import shutil
@@ -214,6 +215,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the production cache, '' for none (BENCH_REDIS_URL)",
     )
     add(
+        "--compare",
+        action="append",
+        default=[
+            line.strip()
+            for line in env_default("COMPARE", "").splitlines()
+            if line.strip()
+        ],
+        metavar="NAME=COMMAND",
+        help="another way to serve Gatehouse, run beside it on the same database and "
+        "interleaved with it, e.g. to measure a server setting; $PORT is its port "
+        "(repeatable; BENCH_COMPARE: one NAME=COMMAND a line)",
+    )
+    add(
         "--template-dir",
         default=env_default("TEMPLATE_DIR", ""),
         help="the FastAPI full-stack template's folder (its backend/ and .venv/), "
@@ -235,7 +249,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         WORKLOADS[name.strip().upper()] for name in args.workloads.split(",")
     ]
     args.connections = [int(n) for n in args.connections.split(",")]
+    args.compare = [compare_variant(text) for text in args.compare]
     return args
+
+
+COMPARE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,19}")
+
+
+def compare_variant(text: str) -> tuple[str, str]:
+    """--compare NAME=COMMAND: a lowercase name of its own, and a command."""
+    name, _, command = text.partition("=")
+    name, command = name.strip(), command.strip()
+    if not COMPARE_NAME.fullmatch(name) or name in TARGET_ORDER or not command:
+        raise SystemExit(
+            f"--compare {text!r}: NAME=COMMAND, NAME lowercase and not one of "
+            f"{', '.join(TARGET_ORDER)}"
+        )
+    return name, command
 
 
 def free_port() -> int:
@@ -557,6 +587,8 @@ def row_label(row: Row) -> str:
     if row.target == "template":
         label = TEMPLATE_WORKLOADS[row.workload.name].label
         return f"{row.workload.name} (template) {label}"
+    if row.target != "gatehouse":  # a --compare variant
+        return f"{row.workload.name} ({row.target}) {row.workload.label}"
     return f"{row.workload.name} {row.workload.label}"
 
 
@@ -614,6 +646,29 @@ def comparison_table(rows: list[Row]) -> list[str]:
             f"| {fmt(gatehouse.rps, 0)} ({ms(gatehouse.worst('p95_ms'))}) "
             f"| {theirs} | {fmt(base.rps, 0) if base else ''} | {ratio} |"
         )
+    return lines
+
+
+def variants_table(rows: list[Row], names: list[str]) -> list[str]:
+    """Each --compare variant beside Gatehouse's Procfile line; [] without any."""
+    if not names:
+        return []
+    lines = [
+        "| workload | conns | server | req/s (p95 ms) | server CPU ms/req "
+        "| ÷ Gatehouse's Procfile line |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    gatehouse = by_target(rows, "gatehouse")
+    for name in names:
+        for key, row in by_target(rows, name).items():
+            base = gatehouse.get(key)
+            ratio = f"{row.rps / base.rps:.2f}×" if base and base.rps else ""
+            lines.append(
+                f"| {key[0]} {row.workload.label} | {key[1]} | {name} "
+                f"| {fmt(row.rps, 0)} ({ms(row.worst('p95_ms'))}) "
+                f"| {fmt(row.cpu_ms_per_request, 2) if row.requests else '–'} "
+                f"| {ratio} |"
+            )
     return lines
 
 
@@ -716,6 +771,11 @@ def header(
         "÷ floor: req/s over the floor's at the same connections; server CPU: the "
         "granian main process and workers, per request; wrk CPU: of one core.",
         *([template] if template else []),
+        *(
+            f"- Beside it (--compare, same environment and database, its own port, "
+            f"interleaved): {name}: `{command}`; its log is bench/results/{name}.log."
+            for name, command in args.compare
+        ),
         (
             "- Goals (issue 14): W1 ≥ 0.8× the floor; W2 ≥ 2.5×, W3 ≥ 3×, W4 ≥ 2× and "
             "W5 ≥ 1× the template's req/s in this run."
@@ -884,7 +944,8 @@ def measure(args, *, targets: list[Target]) -> list[Row]:
             target.server.check_alive()
     return sorted(
         rows.values(),
-        key=lambda r: (r.workload.name, r.connections, TARGET_ORDER[r.target]),
+        # --compare variants right after Gatehouse.
+        key=lambda r: (r.workload.name, r.connections, TARGET_ORDER.get(r.target, 1.5)),
     )
 
 
@@ -1162,13 +1223,30 @@ def main(argv: list[str] | None = None) -> int:
                 cwd=template_dir / "backend",
             )
             stack.callback(template.stop)
+        variants = []
+        for name, command in args.compare:
+            port = free_port()
+            server = Server(
+                name,
+                ["bash", "-c", f"exec {command}"],
+                {**env, "PORT": str(port)},
+                output.parent / f"{name}.log",
+            )
+            stack.callback(server.stop)
+            variants.append((name, server, port))
         wait_until_serving(gatehouse, ports["gatehouse"], "/health")
         wait_until_serving(floor, ports["floor"], "/")
+        for _name, server, port in variants:
+            wait_until_serving(server, port, "/health")
         if template is not None:
             wait_until_serving(
                 template, ports["template"], TEMPLATE_WORKLOADS["W1"].path
             )
-        started_pids = [s.pid for s in (gatehouse, floor, template) if s is not None]
+        started_pids = [
+            s.pid
+            for s in (gatehouse, floor, template, *(v[1] for v in variants))
+            if s is not None
+        ]
         print(
             f"gatehouse pid {gatehouse.pid}, floor pid {floor.pid}"
             + (f", template pid {template.pid}" if template else ""),
@@ -1188,6 +1266,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         targets = [
             Target("gatehouse", gatehouse, ports["gatehouse"], lua_env, WORKLOADS),
+            *(
+                Target(n, server, port, lua_env, WORKLOADS)
+                for n, server, port in variants
+            ),
             Target("floor", floor, ports["floor"], lua_env, {"W1": FLOOR_WORKLOAD}),
         ]
         template_line = ""
@@ -1238,6 +1320,9 @@ def main(argv: list[str] | None = None) -> int:
         comparison = comparison_table(rows)
         if comparison:
             lines += ["", *comparison]
+        beside = variants_table(rows, [name for name, _command in args.compare])
+        if beside:
+            lines += ["", *beside]
         if scenario is not None:
             lines += ["", *open_loop_table(scenario, args.open_loop_users)]
         text = "\n".join(lines) + "\n"

@@ -63,11 +63,13 @@ def bench_run(tmp_path_factory):
             prefix,
             "--output",
             str(output),
+            "--compare",
+            "onethread=env WEB_THREADS=1 python -m config.serve",
         ],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=150,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return output.read_text(), done.stdout, prefix
@@ -102,6 +104,31 @@ def test_the_table_holds_sane_figures_for_gatehouse_and_the_floor(bench_run):
     assert gatehouse[12] in {"met", "not met: req/s"}
 
 
+def test_a_compare_variant_runs_beside_gatehouse_and_is_put_beside_it(bench_run):
+    table, _, _ = bench_run
+
+    variant = _row(table, "| W1 (onethread) `GET /health` | 4 | onethread")
+    beside = _row(table, "| W1 `GET /health` | 4 | onethread")
+    gatehouse = _row(table, "| W1 `GET /health` | 4 | gatehouse")
+
+    assert _number(variant[3]) > 0
+    assert variant[7] == "0"
+    assert _number(beside[5]) == pytest.approx(
+        _number(variant[3]) / _number(gatehouse[3]), abs=0.01
+    )
+    assert "onethread: `env WEB_THREADS=1 python -m config.serve`" in table
+
+
+@pytest.mark.parametrize(
+    "text", ["floor=python x", "Upper=python x", "nocommand=", "no equals sign"]
+)
+def test_a_compare_variant_needs_a_name_of_its_own_and_a_command(text):
+    from bench.run import compare_variant
+
+    with pytest.raises(SystemExit):
+        compare_variant(text)
+
+
 def test_the_open_loop_scenario_is_reported_without_errors(bench_run):
     table, _, _ = bench_run
 
@@ -115,7 +142,8 @@ def test_the_open_loop_scenario_is_reported_without_errors(bench_run):
 def test_it_leaves_no_process_or_database_behind(bench_run):
     _, stdout, prefix = bench_run
 
-    pids = re.search(r"stopping pids (\d+), (\d+)", stdout).groups()
+    pids = re.search(r"stopping pids ([\d, ]+)", stdout).group(1).split(", ")
+    assert len(pids) == 3  # Gatehouse, the floor, the --compare variant
 
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
     with psycopg.connect(f"{PG_SERVER}/postgres") as admin:
