@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -89,6 +90,41 @@ def wait_for_port(
         except OSError:
             time.sleep(0.05)
     raise AssertionError(f"nothing listened on port {port} within {timeout} s")
+
+
+@contextlib.contextmanager
+def runserver(
+    port: int, env: dict[str, str], *, console: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """`manage.py runserver` on 127.0.0.1:port without the autoreloader, once it
+    listens; stopped after. Its console goes to `console` when given."""
+    if console is None:
+        output: Any = subprocess.DEVNULL
+    else:
+        output = console.open("wb")
+    try:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                f"127.0.0.1:{port}",
+                "--noreload",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if console is not None:
+            output.close()  # the child holds its own copy
+    try:
+        wait_for_port(port, process=process, timeout=30)
+        yield process
+    finally:
+        stop(process)
 
 
 def port_is_closed(port: int) -> bool:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 from http import HTTPStatus
 
 import pytest
@@ -16,14 +14,7 @@ from django.http import Http404
 from django.test import Client
 
 from core.tests.boom_urls import BOOM_MESSAGE
-from core.tests.served_app import (
-    BASE_DIR,
-    clean_env,
-    free_port,
-    http_request,
-    stop,
-    wait_for_port,
-)
+from core.tests.served_app import clean_env, free_port, http_request, runserver
 
 
 @pytest.fixture
@@ -224,20 +215,8 @@ def test_runserver_with_debug_on_answers_a_500_without_the_environment(tmp_path)
         DEBUG="true",
         CANARY_URL=f"postgres://user:{canary}@db.example.com/app",
     )
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=BASE_DIR,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process=process, timeout=30)
-
+    with runserver(port, env):
         reply = http_request(port, "GET", "/api/v1/boom/")
-    finally:
-        stop(process)
 
     assert reply.status == HTTPStatus.INTERNAL_SERVER_ERROR
     assert reply.json()["code"] == "server_error"

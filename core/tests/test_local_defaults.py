@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import stat
 import subprocess
-import sys
 from http import HTTPStatus
 
 import pytest
 from dotenv import dotenv_values
 
 from core.tests.served_app import (
-    BASE_DIR,
     clean_env,
     database_copy,
     free_port,
     http_request,
     manage,
-    stop,
-    wait_for_port,
+    runserver,
 )
 
 
@@ -43,19 +40,8 @@ def plain_server(served_database_template, tmp_path_factory):
     """runserver as a fresh clone starts it: no DEBUG, no .env, no collectstatic."""
     database = database_copy(served_database_template, tmp_path_factory.mktemp("plain"))
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=BASE_DIR,
-        env=clean_env(database),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process=process, timeout=30)
+    with runserver(port, clean_env(database)):
         yield port
-    finally:
-        stop(process)
 
 
 def test_with_debug_off_the_admin_still_gets_its_css(plain_server):
@@ -159,36 +145,17 @@ def test_a_server_started_as_make_run_does_links_emails_to_its_own_port(
     env = clean_env(database, DEBUG="true", PORT=str(port))
     seeded = manage("seed_demo", env=env)
     output = tmp_path / "server.out"
-    with output.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "manage.py",
-                "runserver",
-                f"127.0.0.1:{port}",
-                "--noreload",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
+    with runserver(port, env, console=output):
+        reply = http_request(
+            port,
+            "POST",
+            "/api/v1/auth/register/",
+            json_body={
+                "email": "sam@example.com",
+                "password": "a-long-passphrase",
+                "full_name": "Sam",
+            },
         )
-        try:
-            wait_for_port(port, process=process, timeout=30)
-
-            reply = http_request(
-                port,
-                "POST",
-                "/api/v1/auth/register/",
-                json_body={
-                    "email": "sam@example.com",
-                    "password": "a-long-passphrase",
-                    "full_name": "Sam",
-                },
-            )
-        finally:
-            stop(process)
 
     printed = output.read_text()
     assert f"Server: http://localhost:{port}/" in seeded.stdout

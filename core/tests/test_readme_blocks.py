@@ -39,7 +39,7 @@ import pytest
 
 from conftest import services_required
 from core.tests.legs import sqlite_leg_only
-from core.tests.served_app import BASE_DIR, clean_env, free_port, stop, wait_for_port
+from core.tests.served_app import BASE_DIR, clean_env, free_port, runserver
 
 
 def _documents() -> list[Path]:
@@ -255,26 +255,9 @@ def server(tmp_path_factory) -> Iterator[Server]:
     pasted = [row.strip() for row in seeded.stdout.splitlines() if "export " in row]
     assert len(pasted) == 1, seeded.stdout
     console = directory / "console.log"
-    with console.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "manage.py",
-                "runserver",
-                f"127.0.0.1:{port}",
-                "--noreload",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(port, process=process, timeout=30)
+    with runserver(port, env, console=console):
         deadline = time.monotonic() + RUN_SECONDS
         yield Server(port=port, console=console, paste=pasted[0], deadline=deadline)
-    finally:
-        stop(process)
 
 
 def supplied(name: str, server: Server) -> str:
