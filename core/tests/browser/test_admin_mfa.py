@@ -1,36 +1,22 @@
 """The admin's two-factor sign-in in a real browser: the code page after the
-password, and enrolment first under MFA_REQUIRED_FOR_ADMINS."""
+password, and enrolment first under MFA_REQUIRED_FOR_ADMINS. The live server runs
+in this process, so allauth's TOTP check reads the frozen clock of totp_clock.py."""
 
 from __future__ import annotations
 
 import re
-import types
 
 import pytest
-from allauth.mfa.totp.internal import auth as totp_auth
 from playwright.sync_api import expect
 
 from accounts import mfa
 from accounts.models import User
+from accounts.tests.totp_clock import code_at, frozen_totp_clock  # noqa: F401
 from conftest import DEFAULT_PASSWORD
 from core.models import ActivityLog
 from core.tests.browser.test_content_security_policy import RECORD_VIOLATIONS
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# The live server runs in this process: allauth's TOTP check reads this clock too,
-# so a code computed here never straddles a 30-second step.
-NOW = 1_900_000_005.0
-
-
-@pytest.fixture(autouse=True)
-def frozen_totp_clock(monkeypatch):
-    monkeypatch.setattr(totp_auth, "time", types.SimpleNamespace(time=lambda: NOW))
-
-
-def code_at(secret: str, *, steps_ago: int = 0) -> str:
-    counter = int(NOW) // 30 - steps_ago
-    return totp_auth.format_hotp_value(totp_auth.hotp_value(secret, counter))
 
 
 @pytest.fixture
