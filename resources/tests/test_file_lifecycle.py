@@ -17,11 +17,6 @@ from resources.tests.files import png_bytes, upload
 
 
 @pytest.fixture
-def resource(approved_user, resource_factory):
-    return resource_factory(owner=approved_user)
-
-
-@pytest.fixture
 def client(approved_user, auth_client):
     return auth_client(approved_user)
 

@@ -24,11 +24,6 @@ def upload_url(resource) -> str:
 
 
 @pytest.fixture
-def resource(approved_user, resource_factory):
-    return resource_factory(owner=approved_user)
-
-
-@pytest.fixture
 def client(approved_user, auth_client):
     return auth_client(approved_user)
 
