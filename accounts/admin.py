@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django import forms
@@ -418,12 +419,11 @@ class UserAdmin(admin.ModelAdmin):
     @admin.display(description=f"Recent activity (last {RECENT_ACTIVITY_LIMIT})")
     def recent_activity(self, obj: User) -> SafeString | str:
         entries = activity_for_user(user_id=obj.pk)[:RECENT_ACTIVITY_LIMIT]
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        return _activity_table(
+            ["When", "Action", "By", "IP", "Details"],
             (
                 (
-                    f"{timezone.localtime(entry.created_at):%Y-%m-%d %H:%M}",
+                    _moment_label(entry.created_at),
                     entry.action,
                     _actor_label(entry.actor, user=obj),
                     entry.ip or "",
@@ -431,14 +431,6 @@ class UserAdmin(admin.ModelAdmin):
                 )
                 for entry in entries
             ),
-        )
-        if not rows:
-            return "No activity recorded yet."
-        return format_html(
-            '<table id="recent-activity"><thead><tr><th>When</th><th>Action</th>'
-            "<th>By</th><th>IP</th><th>Details</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
-            rows,
         )
 
     def changeform_view(
@@ -579,6 +571,29 @@ def _metadata_label(metadata: dict) -> str:
     return ", ".join(f"{key}: {value}" for key, value in sorted(metadata.items()))
 
 
+def _moment_label(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+def _activity_table(headers: list[str], rows: Iterable[tuple]) -> SafeString | str:
+    """The recent-activity table of a user's or a group's page, cells escaped."""
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        (
+            (format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),)
+            for row in rows
+        ),
+    )
+    if not body:
+        return "No activity recorded yet."
+    return format_html(
+        '<table id="recent-activity"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        format_html_join("", "<th>{}</th>", ((header,) for header in headers)),
+        body,
+    )
+
+
 admin.site.unregister(Group)
 
 
@@ -652,25 +667,17 @@ class GroupAdmin(DjangoGroupAdmin):
         entries = ActivityLog.objects.filter(
             target_type="group", target_id=str(obj.pk)
         ).select_related("actor")[:RECENT_ACTIVITY_LIMIT]
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        return _activity_table(
+            ["When", "Action", "By", "Details"],
             (
                 (
-                    f"{timezone.localtime(entry.created_at):%Y-%m-%d %H:%M}",
+                    _moment_label(entry.created_at),
                     entry.action,
                     entry.actor.email if entry.actor else "—",
                     _metadata_label(entry.metadata),
                 )
                 for entry in entries
             ),
-        )
-        if not rows:
-            return "No activity recorded yet."
-        return format_html(
-            '<table id="recent-activity"><thead><tr><th>When</th><th>Action</th>'
-            "<th>By</th><th>Details</th></tr></thead><tbody>{}</tbody></table>",
-            rows,
         )
 
     def save_model(
